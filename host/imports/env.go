@@ -1,0 +1,189 @@
+// Package imports implements the host side of the module's imports
+// (abi/ABI.md) independently of any WebAssembly runtime: an Env is the set
+// of capabilities one module instance holds. Engines adapt its methods to
+// their runtime's calling convention after checking the guest's pointers;
+// the native engine calls them directly.
+package imports
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"syscall"
+	"time"
+
+	"github.com/raidakx/raidakx/abi"
+	"github.com/raidakx/raidakx/host/storage"
+)
+
+// Backend is what the imports of every instance share.
+type Backend struct {
+	Records storage.Records
+	Files   storage.Files
+	Random  io.Reader        // random import; crypto/rand.Reader in production
+	Clock   func() time.Time // time_now import; time.Now in production
+	Logger  *slog.Logger     // log import; slog.Default() when nil
+}
+
+// Fault is the panic value of an import misused in a way only a broken
+// module can: a pointer outside memory, a lock protocol violation. The
+// engine turns it into a trap of the calling instance.
+type Fault struct{ Reason string }
+
+func (f *Fault) Error() string { return "raidakx: module fault: " + f.Reason }
+
+// Faultf panics with a Fault.
+func Faultf(format string, args ...any) {
+	panic(&Fault{Reason: fmt.Sprintf(format, args...)})
+}
+
+// Env is the imports of one module instance. It tracks the page lock the
+// instance holds so that the lock protocol is enforced and a lock is never
+// lost when the instance dies. An Env serves one call at a time.
+type Env struct {
+	b      *Backend
+	logger *slog.Logger
+	held   storage.PageKey
+	locked bool
+}
+
+// NewEnv returns the imports of one instance over b.
+func NewEnv(b *Backend) *Env {
+	l := b.Logger
+	if l == nil {
+		l = slog.Default()
+	}
+	return &Env{b: b, logger: l}
+}
+
+// Random implements the random import.
+func (e *Env) Random(dst []byte) abi.Errno {
+	if _, err := io.ReadFull(e.b.Random, dst); err != nil {
+		return abi.ErrNoRandom
+	}
+	return abi.OK
+}
+
+// PageLock implements page_lock. An instance holds at most one page lock:
+// taking a second one, which could deadlock against another instance, is a
+// fault.
+func (e *Env) PageLock(den int8, page uint32) abi.Errno {
+	if e.locked {
+		Faultf("page_lock(%d, %d) while holding (%d, %d)", den, page, e.held.Den, e.held.Page)
+	}
+	if err := e.b.Records.Lock(den, page); err != nil {
+		return e.storageErrno("page_lock", err)
+	}
+	e.held, e.locked = storage.PageKey{Den: den, Page: page}, true
+	return abi.OK
+}
+
+// PageUnlock implements page_unlock. Unlocking a page not held is a fault.
+func (e *Env) PageUnlock(den int8, page uint32) abi.Errno {
+	if !e.locked || e.held != (storage.PageKey{Den: den, Page: page}) {
+		Faultf("page_unlock(%d, %d) of a page not held", den, page)
+	}
+	e.Release()
+	return abi.OK
+}
+
+// RecordRead implements record_read.
+func (e *Env) RecordRead(den int8, sn uint32, rec *[abi.RecordSize]byte) abi.Errno {
+	e.checkHeld("record_read", den, sn)
+	if err := e.b.Records.Read(den, sn, rec); err != nil {
+		return e.storageErrno("record_read", err)
+	}
+	return abi.OK
+}
+
+// RecordWrite implements record_write.
+func (e *Env) RecordWrite(den int8, sn uint32, rec *[abi.RecordSize]byte) abi.Errno {
+	e.checkHeld("record_write", den, sn)
+	if err := e.b.Records.Write(den, sn, rec); err != nil {
+		return e.storageErrno("record_write", err)
+	}
+	return abi.OK
+}
+
+// checkHeld faults unless the instance holds the page of (den, sn).
+func (e *Env) checkHeld(what string, den int8, sn uint32) {
+	if !e.locked || e.held != (storage.PageKey{Den: den, Page: abi.Page(sn)}) {
+		Faultf("%s(%d, %d) without its page lock", what, den, sn)
+	}
+}
+
+// FileRead implements file_read.
+func (e *Env) FileRead(dir abi.Dir, name, dst []byte) (int, abi.Errno) {
+	checkDir(dir)
+	if !abi.ValidFileName(name) {
+		return 0, abi.ErrBadName
+	}
+	n, err := e.b.Files.ReadFile(dir, string(name), dst)
+	if err != nil {
+		return 0, e.storageErrno("file_read", err)
+	}
+	return n, abi.OK
+}
+
+// FileWrite implements file_write. Only Keys/ is writable.
+func (e *Env) FileWrite(dir abi.Dir, name, data []byte) abi.Errno {
+	checkDir(dir)
+	switch {
+	case dir != abi.DirKeys:
+		return abi.ErrDenied
+	case !abi.ValidFileName(name):
+		return abi.ErrBadName
+	case len(data) > abi.MaxFileWrite:
+		return abi.ErrTooLarge
+	}
+	if err := e.b.Files.WriteFile(dir, string(name), data); err != nil {
+		return e.storageErrno("file_write", err)
+	}
+	return abi.OK
+}
+
+func checkDir(dir abi.Dir) {
+	if dir != abi.DirCoins && dir != abi.DirKeys {
+		Faultf("unknown folder %d", dir)
+	}
+}
+
+// TimeNow implements time_now.
+func (e *Env) TimeNow() int64 { return e.b.Clock().UnixNano() }
+
+// Log implements log.
+func (e *Env) Log(level abi.LogLevel, msg []byte) {
+	l := slog.Level(max(min(level, abi.LogError), abi.LogDebug) * 4)
+	e.logger.Log(context.Background(), l, "module: "+string(msg[:min(len(msg), abi.MaxLogMessage)]))
+}
+
+// Locked reports whether the instance holds a page lock.
+func (e *Env) Locked() bool { return e.locked }
+
+// Release gives up the page lock the instance holds, if any. Engines call
+// it when an instance traps or returns holding a lock.
+func (e *Env) Release() {
+	if e.locked {
+		e.locked = false
+		e.b.Records.Unlock(e.held.Den, e.held.Page)
+	}
+}
+
+// storageErrno maps a storage error to an errno, logging the unexpected
+// ones.
+func (e *Env) storageErrno(what string, err error) abi.Errno {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return abi.ErrNotFound
+	case errors.Is(err, storage.ErrNoRecord):
+		return abi.ErrNoRecord
+	case errors.Is(err, syscall.ENOSPC):
+		e.logger.Error("import failed", "import", what, "err", err)
+		return abi.ErrNoSpace
+	}
+	e.logger.Error("import failed", "import", what, "err", err)
+	return abi.ErrIO
+}

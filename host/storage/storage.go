@@ -1,0 +1,61 @@
+// Package storage holds the node's state as the host imports see it: the
+// coin database of 17-byte records in pages, and the files of coins/ and
+// Keys/. MemRecords and MemFiles keep it in memory (test vectors, tests);
+// the disk-backed stores keep it in a RAIDA data root.
+package storage
+
+import (
+	"errors"
+
+	"github.com/raidakx/raidakx/abi"
+)
+
+// Record is one coin database record: AN (16 bytes) then MFS (1).
+type Record = [abi.RecordSize]byte
+
+// Records is the coin database. Lock and Unlock bracket every Read and
+// Write of a page's records; the caller (imports.Env) enforces that, so
+// implementations only provide the mutual exclusion.
+type Records interface {
+	// Lock waits for and takes the lock of (den, page).
+	Lock(den int8, page uint32) error
+	// Unlock releases a lock taken by Lock.
+	Unlock(den int8, page uint32)
+	// Read copies record (den, sn) into rec.
+	Read(den int8, sn uint32, rec *Record) error
+	// Write replaces record (den, sn).
+	Write(den int8, sn uint32, rec *Record) error
+}
+
+// Files is the part of the data root the module may touch.
+type Files interface {
+	// ReadFile reads at most len(dst) bytes of dir/name. A missing file is
+	// an error that wraps fs.ErrNotExist.
+	ReadFile(dir abi.Dir, name string, dst []byte) (int, error)
+	// WriteFile replaces dir/name with data as a whole.
+	WriteFile(dir abi.Dir, name string, data []byte) error
+}
+
+// ErrNoRecord is returned for a den or sn outside the database.
+var ErrNoRecord = errors.New("storage: no such record")
+
+// PageKey names one page of the database.
+type PageKey struct {
+	Den  int8
+	Page uint32
+}
+
+// RecordKey names one record.
+type RecordKey struct {
+	Den int8
+	SN  uint32
+}
+
+// checkPage returns ErrNoRecord unless (den, page) is a page of the
+// database.
+func checkPage(den int8, page uint32) error {
+	if page >= abi.SNLimit/abi.RecordsPerPage || !abi.RecordExists(den, page*abi.RecordsPerPage) {
+		return ErrNoRecord
+	}
+	return nil
+}

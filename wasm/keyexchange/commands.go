@@ -1,0 +1,218 @@
+package keyexchange
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"encoding/binary"
+	"encoding/hex"
+	"time"
+
+	"github.com/raidakx/raidakx/abi"
+)
+
+// command is one handler of the dispatch table.
+type command struct {
+	// empty is the status for a request with body length 0.
+	empty abi.Status
+	// run executes the command on r.payload, writes any response payload
+	// into out and returns the status and the payload length.
+	run func(h *Handler, r *request, out []byte) (abi.Status, int)
+}
+
+var (
+	cmdEcho    = command{abi.StatusSuccess, func(*Handler, *request, []byte) (abi.Status, int) { return abi.StatusSuccess, 0 }}
+	cmdAlert   = command{abi.StatusSuccess, func(*Handler, *request, []byte) (abi.Status, int) { return abi.StatusSuccess, 0 }}
+	cmdPostKey = command{abi.StatusEmptyRequest, (*Handler).postKey}
+	cmdGetKey  = command{abi.StatusEmptyRequest, (*Handler).getKey}
+	cmdEncrypt = command{abi.StatusEmptyRequest, (*Handler).encryptKey}
+	cmdDecrypt = command{abi.StatusInvalidPacketLength, (*Handler).decryptRaidaKey}
+)
+
+// lookupCommand returns the handler of (group, cmd), or nil.
+func lookupCommand(group, cmd byte) *command {
+	switch {
+	case group == abi.GroupStatus && cmd == abi.CommandEcho:
+		return &cmdEcho
+	case group != abi.GroupKeys:
+		return nil
+	}
+	switch cmd {
+	case abi.CommandPostKey:
+		return &cmdPostKey
+	case abi.CommandAlert:
+		return &cmdAlert
+	case abi.CommandGetKey:
+		return &cmdGetKey
+	case abi.CommandEncrypt:
+		return &cmdEncrypt
+	case abi.CommandDecrypt:
+		return &cmdDecrypt
+	}
+	return nil
+}
+
+// Body sizes, challenge and trailer included (docs/PROTOCOL.md section 4).
+const (
+	bodyPostKey       = 185
+	bodyGetKey        = 55
+	bodyEncryptShort  = 23 // recipient only: the module draws the key
+	bodyEncryptClient = 31 // the deployed form: plus the client's key part
+	bodyDecryptMin    = 49 // one record
+	decryptFixed      = 23 // challenge, coin den and sn, trailer
+	decryptRecordSize = 26
+	coinFileSize      = 440
+	coinFileANs       = 40 // offset of RAIDA 0's AN in a coin file
+	maxKeyRead        = 512
+	keyIDSize         = 16
+	keySpaceStart     = 37
+	keySpaceSize      = 127 // KS + KL may not exceed it
+)
+
+// encryptKey is 44 Encrypt Key: a 16-byte block for the recipient coin,
+// encrypted under its AN.
+func (h *Handler) encryptKey(r *request, out []byte) (abi.Status, int) {
+	L := len(r.payload) + abi.ChallengeSize + 2
+	if L != bodyEncryptShort && L != bodyEncryptClient {
+		return abi.StatusInvalidPacketLength, 0
+	}
+	p := r.payload
+	den, sn := int8(p[0]), binary.BigEndian.Uint32(p[1:5])
+	rec, st := h.readRecord(den, sn)
+	if st != abi.StatusSuccess {
+		return st, 0
+	}
+	// Block = K(8) || den || sn(4, as sent) || R(2) || FF. Random bytes
+	// are drawn only now that every check has passed.
+	var block [16]byte
+	var draw [10]byte
+	if L == bodyEncryptShort {
+		if e := h.host.Random(draw[:10]); e != abi.OK {
+			return h.hostFailed("random", e), 0
+		}
+		copy(block[0:8], draw[0:8])
+		copy(block[13:15], draw[8:10])
+	} else {
+		if e := h.host.Random(draw[:2]); e != abi.OK {
+			return h.hostFailed("random", e), 0
+		}
+		copy(block[0:8], p[5:13])
+		copy(block[13:15], draw[:2])
+	}
+	block[8] = p[0]
+	copy(block[9:13], p[1:5])
+	block[15] = 0xff
+	var an [16]byte
+	copy(an[:], rec[:16])
+	xorCTR(&an, r.iv, 0, out[:16], block[:])
+	return abi.StatusNoError, 16
+}
+
+// decryptRaidaKey is 45 Decrypt RAIDA Key: each record carries a key
+// encrypted by another RAIDA (its 44) under the AN that the coin file
+// holds for that RAIDA; accepted keys replace one half of a record's AN.
+func (h *Handler) decryptRaidaKey(r *request, out []byte) (abi.Status, int) {
+	L := len(r.payload) + abi.ChallengeSize + 2
+	if L < bodyDecryptMin {
+		return abi.StatusInvalidPacketLength, 0
+	}
+	if (L-decryptFixed)%decryptRecordSize != 0 {
+		return abi.StatusCoinsNotDiv, 0
+	}
+	p := r.payload
+	var name [32]byte
+	var coin [coinFileSize + 1]byte // one more, to see a file that is too long
+	n, e := h.host.FileRead(abi.DirCoins, abi.AppendCoinFileName(name[:0], int8(p[0]), binary.BigEndian.Uint32(p[1:5])), coin[:])
+	if e != abi.OK || n != coinFileSize || binary.BigEndian.Uint16(coin[2:4]) != h.cfg.CoinID {
+		return abi.StatusCoinLoad, 0
+	}
+	mfs := h.mfs()
+	var ciphers [abi.RaidaCount]cipher.Block // one per RAIDA index, made on first use
+	count := (L - decryptFixed) / decryptRecordSize
+	for i := range count {
+		rec := p[5+decryptRecordSize*i : 5+decryptRecordSize*(i+1)]
+		split, index, den, sn := rec[2], rec[3], int8(rec[5]), binary.BigEndian.Uint32(rec[6:10])
+		out[i] = 0
+		if index >= abi.RaidaCount || split > 1 || !abi.RecordExists(den, sn) {
+			continue
+		}
+		if ciphers[index] == nil {
+			ciphers[index], _ = aes.NewCipher(coin[coinFileANs+16*int(index) : coinFileANs+16*int(index)+16])
+		}
+		var key [16]byte
+		xorCTRBlock(ciphers[index], r.iv, 0, key[:], rec[10:26])
+		if key[15] != 0xff || key[8] != rec[5] || [4]byte(key[9:13]) != [4]byte(rec[6:10]) {
+			continue
+		}
+		if st := h.replaceHalf(den, sn, split, key[:8], mfs); st != abi.StatusSuccess {
+			return st, 0
+		}
+		out[i] = 1
+	}
+	return abi.StatusSuccess, count
+}
+
+// replaceHalf writes half (bytes 8*split..8*split+8) of record (den, sn)'s
+// AN and sets its MFS, under the page lock.
+func (h *Handler) replaceHalf(den int8, sn uint32, split byte, half []byte, mfs byte) abi.Status {
+	page := abi.Page(sn)
+	if e := h.host.PageLock(den, page); e != abi.OK {
+		return h.hostFailed("page_lock", e)
+	}
+	var rec [abi.RecordSize]byte
+	e := h.host.RecordRead(den, sn, &rec)
+	if e == abi.OK {
+		copy(rec[8*int(split):], half)
+		rec[16] = mfs
+		e = h.host.RecordWrite(den, sn, &rec)
+	}
+	if u := h.host.PageUnlock(den, page); e == abi.OK {
+		e = u
+	}
+	if e != abi.OK {
+		return h.hostFailed("record_write", e)
+	}
+	return abi.StatusSuccess
+}
+
+// mfs is the current months-from-start byte.
+func (h *Handler) mfs() byte {
+	t := time.Unix(0, h.host.TimeNow()).UTC()
+	return abi.MFS(t.Year(), int(t.Month()))
+}
+
+// postKey is 41 Post Key: store den, sn and a segment of the key space
+// under the key id, replacing any earlier file whole.
+func (h *Handler) postKey(r *request, out []byte) (abi.Status, int) {
+	if len(r.payload)+abi.ChallengeSize+2 != bodyPostKey {
+		return abi.StatusInvalidPacketLength, 0
+	}
+	p := r.payload
+	ks, kl := int(p[165]), int(p[166])
+	if ks+kl > keySpaceSize {
+		return abi.StatusInvalidKeyLength, 0
+	}
+	var file [5 + keySpaceSize]byte
+	copy(file[0:5], p[32:37])
+	copy(file[5:], p[keySpaceStart+ks:keySpaceStart+ks+kl])
+	var name [2 * keyIDSize]byte
+	hex.Encode(name[:], p[:keyIDSize])
+	if e := h.host.FileWrite(abi.DirKeys, name[:], file[:5+kl]); e != abi.OK {
+		h.host.Log(abi.LogWarn, []byte("post key: "+e.Error()))
+		return abi.StatusFilesystem, 0
+	}
+	return abi.StatusSuccess, 0
+}
+
+// getKey is 43 Get Key: the first 512 bytes of the key id's file.
+func (h *Handler) getKey(r *request, out []byte) (abi.Status, int) {
+	if len(r.payload)+abi.ChallengeSize+2 != bodyGetKey {
+		return abi.StatusInvalidPacketLength, 0
+	}
+	var name [2 * keyIDSize]byte
+	hex.Encode(name[:], r.payload[:keyIDSize])
+	n, e := h.host.FileRead(abi.DirKeys, name[:], out[:maxKeyRead])
+	if e != abi.OK {
+		return abi.StatusFilesystem, 0
+	}
+	return abi.StatusSuccess, n
+}

@@ -1,0 +1,31 @@
+package keyexchange
+
+import "github.com/raidakx/raidakx/abi"
+
+// Host is the module's view of the host imports of abi/ABI.md, one method
+// per import. The module's main package implements it with
+// //go:wasmimport functions; native callers pass the host's own
+// implementation.
+type Host interface {
+	// Random fills dst with random bytes.
+	Random(dst []byte) abi.Errno
+	// PageLock locks the page of den holding records page*1024 ..
+	// page*1024+1023 for this instance, waiting if another holds it.
+	PageLock(den int8, page uint32) abi.Errno
+	// PageUnlock releases a page this instance locked.
+	PageUnlock(den int8, page uint32) abi.Errno
+	// RecordRead copies record (den, sn), AN then MFS, into rec. Its page
+	// must be locked.
+	RecordRead(den int8, sn uint32, rec *[abi.RecordSize]byte) abi.Errno
+	// RecordWrite replaces record (den, sn) with rec. Its page must be
+	// locked.
+	RecordWrite(den int8, sn uint32, rec *[abi.RecordSize]byte) abi.Errno
+	// FileRead reads at most len(dst) bytes of the file dir/name.
+	FileRead(dir abi.Dir, name, dst []byte) (int, abi.Errno)
+	// FileWrite replaces the file dir/name with data, atomically.
+	FileWrite(dir abi.Dir, name, data []byte) abi.Errno
+	// TimeNow returns the current time in nanoseconds since the Unix epoch.
+	TimeNow() int64
+	// Log records a message for the operator.
+	Log(level abi.LogLevel, msg []byte)
+}
