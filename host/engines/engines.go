@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/raidakx/raidakx/host/engine"
@@ -16,26 +17,46 @@ import (
 // Default is the engine used when none is named.
 const Default = "wazero"
 
-// Names lists the engines this build provides.
-func Names() []string { return []string{"wazero", "wazero-interp"} }
+// loader compiles a module's bytes under one engine.
+type loader func(ctx context.Context, wasm []byte, opts engine.Options, logger *slog.Logger) (engine.Module, error)
+
+// registry maps engine names to loaders. Engines that need cgo are defined
+// in build-tagged files; without cgo their loader explains why it fails.
+var registry = map[string]loader{
+	"wazero": func(ctx context.Context, wasm []byte, opts engine.Options, logger *slog.Logger) (engine.Module, error) {
+		return wazero.Compile(ctx, wasm, false, opts, logger)
+	},
+	"wazero-interp": func(ctx context.Context, wasm []byte, opts engine.Options, logger *slog.Logger) (engine.Module, error) {
+		return wazero.Compile(ctx, wasm, true, opts, logger)
+	},
+}
+
+// Names lists the engine names, sorted.
+func Names() []string {
+	names := make([]string, 0, len(registry))
+	for n := range registry {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
 
 // Load compiles the module file at path under the named engine.
 func Load(ctx context.Context, name, path string, opts engine.Options, logger *slog.Logger) (engine.Module, error) {
+	load, ok := registry[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown engine %q (engines: %s)", name, strings.Join(Names(), ", "))
+	}
 	wasm, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read module: %w", err)
 	}
-	var mod engine.Module
-	switch name {
-	case "wazero":
-		mod, err = wazero.Compile(ctx, wasm, false, opts, logger)
-	case "wazero-interp":
-		mod, err = wazero.Compile(ctx, wasm, true, opts, logger)
-	default:
-		return nil, fmt.Errorf("unknown engine %q (this build has %s)", name, strings.Join(Names(), ", "))
+	if logger == nil {
+		logger = slog.Default()
 	}
+	mod, err := load(ctx, wasm, opts, logger)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %s: %w", name, path, err)
+		return nil, fmt.Errorf("engine %s: %s: %w", name, path, err)
 	}
 	return mod, nil
 }
