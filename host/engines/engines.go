@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/raidakx/raidakx/host/engine"
+	"github.com/raidakx/raidakx/host/engine/native"
 	"github.com/raidakx/raidakx/host/engine/wazero"
 )
 
@@ -28,6 +29,10 @@ var registry = map[string]loader{
 	},
 	"wazero-interp": func(ctx context.Context, wasm []byte, opts engine.Options, logger *slog.Logger) (engine.Module, error) {
 		return wazero.Compile(ctx, wasm, true, opts, logger)
+	},
+	// native ignores the module file: it links the same Go code directly.
+	"native": func(context.Context, []byte, engine.Options, *slog.Logger) (engine.Module, error) {
+		return native.Module{}, nil
 	},
 }
 
