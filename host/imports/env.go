@@ -26,6 +26,9 @@ type Backend struct {
 	Random  io.Reader        // random import; crypto/rand.Reader in production
 	Clock   func() time.Time // time_now import; time.Now in production
 	Logger  *slog.Logger     // log import; slog.Default() when nil
+	// Commit, when set, makes every record write so far durable; Env.Commit
+	// calls it after a request that wrote records.
+	Commit func() error
 }
 
 // Fault is the panic value of an import misused in a way only a broken
@@ -48,6 +51,7 @@ type Env struct {
 	logger *slog.Logger
 	held   storage.PageKey
 	locked bool
+	wrote  bool // a record was written since the last Commit
 }
 
 // NewEnv returns the imports of one instance over b.
@@ -105,6 +109,7 @@ func (e *Env) RecordWrite(den int8, sn uint32, rec *[abi.RecordSize]byte) abi.Er
 	if err := e.b.Records.Write(den, sn, rec); err != nil {
 		return e.storageErrno("record_write", err)
 	}
+	e.wrote = true
 	return abi.OK
 }
 
@@ -170,6 +175,18 @@ func (e *Env) Release() {
 		e.locked = false
 		e.b.Records.Unlock(e.held.Den, e.held.Page)
 	}
+}
+
+// Commit makes the records this instance wrote since the last Commit
+// durable, sharing the sync with concurrent callers (group commit). A host
+// calls it after each request and before sending the response; files are
+// durable when file_write returns.
+func (e *Env) Commit() error {
+	if !e.wrote || e.b.Commit == nil {
+		return nil
+	}
+	e.wrote = false
+	return e.b.Commit()
 }
 
 // storageErrno maps a storage error to an errno, logging the unexpected

@@ -1,0 +1,198 @@
+// Package config reads a RAIDA node's config.toml: the node's own keys of
+// the [server] table, which raidakx shares with the C node, and raidakx's
+// keys in the same table, each with a safe default. Keys neither uses are
+// ignored, so an existing node's file works as it is.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/raidakx/raidakx/abi"
+)
+
+// Config is the [server] table.
+type Config struct {
+	// The node's keys.
+	RaidaID    int      `toml:"raida_id"`
+	CoinID     int      `toml:"coin_id"`
+	Port       int      `toml:"port"`
+	Threads    int      `toml:"threads"`     // UDP receive goroutines; default Instances
+	BackupFreq Duration `toml:"backup_freq"` // seconds; bound on write-back of unsynced pages
+
+	// raidakx's keys.
+	Listen         string   `toml:"listen"`          // address to bind, default 127.0.0.1
+	Engine         string   `toml:"engine"`          // default wazero
+	Instances      int      `toml:"instances"`       // warm module instances, default NumCPU
+	RequestTimeout Duration `toml:"request_timeout"` // per request inside the module, default 1s
+	MemoryLimit    Size     `toml:"memory_limit"`    // per instance, default 64 MiB
+	CacheDir       string   `toml:"cache_dir"`       // compiled-code cache, default DATAROOT/cache
+	MetricsListen  string   `toml:"metrics_listen"`  // Prometheus endpoint, default off
+	PageCache      Size     `toml:"page_cache"`      // bound on cached pages, default 64 MiB
+	MaxConnections int      `toml:"max_connections"` // open TCP connections, default 512
+	MaxQueue       int      `toml:"max_queue"`       // requests waiting for an instance, default 256
+	IOTimeout      Duration `toml:"io_timeout"`      // TCP read+write of one request, default 5s
+}
+
+// Defaults.
+const (
+	DefaultListen         = "127.0.0.1"
+	DefaultRequestTimeout = time.Second
+	DefaultMemoryLimit    = 64 << 20
+	DefaultPageCache      = 64 << 20
+	DefaultBackupFreq     = 300 * time.Second
+	DefaultMaxConnections = 512
+	DefaultMaxQueue       = 256
+	DefaultIOTimeout      = 5 * time.Second
+)
+
+type file struct {
+	Server Config `toml:"server"`
+}
+
+// Load reads path and fills in defaults; relative paths in it are relative
+// to dataRoot.
+func Load(path, dataRoot string) (*Config, error) {
+	var f file
+	if _, err := toml.DecodeFile(path, &f); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	c := &f.Server
+	c.setDefaults(dataRoot)
+	if err := c.validate(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+func (c *Config) setDefaults(dataRoot string) {
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if c.Engine == "" {
+		c.Engine = "wazero"
+	}
+	if c.Instances == 0 {
+		c.Instances = runtime.NumCPU()
+	}
+	if c.Threads == 0 {
+		c.Threads = c.Instances
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = Duration(DefaultRequestTimeout)
+	}
+	if c.MemoryLimit == 0 {
+		c.MemoryLimit = DefaultMemoryLimit
+	}
+	if c.PageCache == 0 {
+		c.PageCache = DefaultPageCache
+	}
+	if c.BackupFreq == 0 {
+		c.BackupFreq = Duration(DefaultBackupFreq)
+	}
+	if c.MaxConnections == 0 {
+		c.MaxConnections = DefaultMaxConnections
+	}
+	if c.MaxQueue == 0 {
+		c.MaxQueue = DefaultMaxQueue
+	}
+	if c.IOTimeout == 0 {
+		c.IOTimeout = Duration(DefaultIOTimeout)
+	}
+	if c.CacheDir == "" {
+		c.CacheDir = "cache"
+	}
+	if !strings.HasPrefix(c.CacheDir, "/") {
+		c.CacheDir = dataRoot + "/" + c.CacheDir
+	}
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	check := func(ok bool, format string, args ...any) {
+		if !ok {
+			errs = append(errs, fmt.Errorf(format, args...))
+		}
+	}
+	check(c.RaidaID >= 0 && c.RaidaID < abi.RaidaCount, "raida_id %d: want 0..24", c.RaidaID)
+	check(c.CoinID >= 0 && c.CoinID <= 0xffff, "coin_id %d: want 0..65535", c.CoinID)
+	check(c.Port > 0 && c.Port <= 0xffff, "port %d: want 1..65535", c.Port)
+	check(c.Instances > 0 && c.Instances <= 1024, "instances %d: want 1..1024", c.Instances)
+	check(c.Threads > 0 && c.Threads <= 1024, "threads %d: want 1..1024", c.Threads)
+	check(c.MemoryLimit >= 16<<20 && c.MemoryLimit <= 4<<30, "memory_limit %d: want 16MiB..4GiB", c.MemoryLimit)
+	check(c.MaxConnections > 0, "max_connections must be positive")
+	check(c.MaxQueue >= 0, "max_queue must not be negative")
+	check(c.RequestTimeout > 0 && c.IOTimeout > 0 && c.BackupFreq > 0, "timeouts must be positive")
+	return errors.Join(errs...)
+}
+
+// Node returns the identity the module is configured with.
+func (c *Config) Node() abi.Config {
+	return abi.Config{RaidaID: byte(c.RaidaID), CoinID: uint16(c.CoinID)}
+}
+
+// Duration is a TOML duration: a string such as "1.5s" or "300ms", or an
+// integer number of seconds (the node's backup_freq is one).
+type Duration time.Duration
+
+// UnmarshalTOML implements toml.Unmarshaler.
+func (d *Duration) UnmarshalTOML(v any) error {
+	switch v := v.(type) {
+	case int64:
+		*d = Duration(time.Duration(v) * time.Second)
+	case string:
+		p, err := time.ParseDuration(v)
+		if err != nil {
+			return err
+		}
+		*d = Duration(p)
+	default:
+		return fmt.Errorf("duration: want a string like \"2s\" or seconds, got %T", v)
+	}
+	return nil
+}
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// Size is a byte count: an integer, or a string with a KiB, MiB or GiB
+// suffix.
+type Size int64
+
+// UnmarshalTOML implements toml.Unmarshaler.
+func (s *Size) UnmarshalTOML(v any) error {
+	switch v := v.(type) {
+	case int64:
+		*s = Size(v)
+		return nil
+	case string:
+		for _, u := range []struct {
+			suffix string
+			mult   int64
+		}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"B", 1}} {
+			if num, ok := strings.CutSuffix(v, u.suffix); ok {
+				n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+				if err != nil {
+					return fmt.Errorf("size %q: %w", v, err)
+				}
+				*s = Size(n * u.mult)
+				return nil
+			}
+		}
+		return fmt.Errorf("size %q: want a number with KiB, MiB or GiB", v)
+	}
+	return fmt.Errorf("size: want an integer or a string, got %T", v)
+}
+
+// Exists reports whether path exists.
+func Exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
