@@ -70,8 +70,12 @@ type Instance interface {
 func Serve(inst Instance, env *imports.Env, cfg abi.Config, req, resp []byte) (int, error) {
 	req = req[:min(len(req), abi.RequestCap)]
 	n, err := inst.Handle(req, resp)
-	if err == nil && env.Locked() {
+	switch {
+	case err != nil:
+	case env.Locked():
 		err = &imports.Fault{Reason: "returned holding a page lock"}
+	case n > 0 && n < abi.HeaderSize:
+		err = &imports.Fault{Reason: fmt.Sprintf("returned a %d-byte response", n)}
 	}
 	if err != nil {
 		env.Release()
@@ -100,8 +104,13 @@ var ErrABIVersion = errors.New("ABI version mismatch")
 // CheckABI checks a module's function imports and exports against
 // abi.Imports and abi.Exports. Imports from wasi_snapshot_preview1 are
 // allowed: the Go runtime in the module uses them.
-func CheckABI(importDefs, exportDefs []FuncDef, exportsMemory bool) error {
+// otherImports names every import that is not a function, as
+// "module.name"; the ABI has none.
+func CheckABI(importDefs, exportDefs []FuncDef, otherImports []string, exportsMemory bool) error {
 	var problems []string
+	for _, name := range otherImports {
+		problems = append(problems, "imports "+name+", which is not a function")
+	}
 	for _, d := range importDefs {
 		switch d.Module {
 		case "wasi_snapshot_preview1":

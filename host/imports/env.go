@@ -12,6 +12,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"strings"
 	"syscall"
 	"time"
 
@@ -61,6 +62,16 @@ func NewEnv(b *Backend) *Env {
 		l = slog.Default()
 	}
 	return &Env{b: b, logger: l}
+}
+
+// Den converts the den argument of an import. A value outside int8 is
+// reported as not ok, which the adapters answer with ErrNoRecord like any
+// other den outside -8..6 (never truncated to a valid one).
+func Den(v int32) (int8, bool) {
+	if v < -128 || v > 127 {
+		return 0, false
+	}
+	return int8(v), true
 }
 
 // Random implements the random import.
@@ -162,7 +173,7 @@ func (e *Env) TimeNow() int64 { return e.b.Clock().UnixNano() }
 // Log implements log.
 func (e *Env) Log(level abi.LogLevel, msg []byte) {
 	l := slog.Level(max(min(level, abi.LogError), abi.LogDebug) * 4)
-	e.logger.Log(context.Background(), l, "module: "+string(msg[:min(len(msg), abi.MaxLogMessage)]))
+	e.logger.Log(context.Background(), l, "module: "+strings.ToValidUTF8(string(msg[:min(len(msg), abi.MaxLogMessage)]), "\uFFFD"))
 }
 
 // Locked reports whether the instance holds a page lock.

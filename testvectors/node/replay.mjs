@@ -7,7 +7,9 @@
 // PATH defaults to build/keyexchange.wasm. A folder means its *.json files
 // (not recursive) in name order. Prints "FAIL name: reason" per failing
 // vector, then "N passed, M failed"; exits 1 on any failure, 2 on usage
-// errors. -v prints the module's log and any faults to stderr.
+// errors. -v also prints "ok name" per passing vector, and the module's log
+// and any faults to stderr. Node 20 warns on stderr that WASI is
+// experimental; --disable-warning=ExperimentalWarning silences it.
 //
 // How it maps to ABI.md:
 //   section 2  instantiate(): WASI preview 1 with no args, env or preopens;
@@ -55,9 +57,10 @@ function checkModule(mod) {
   const problems = [];
   for (const { module, name, kind } of WebAssembly.Module.imports(mod)) {
     if (module === 'raidakx') {
-      if (!IMPORTS.includes(name) || kind !== 'function') problems.push(`imports unknown ${kind} raidakx.${name}`);
+      if (!IMPORTS.includes(name)) problems.push(`imports raidakx.${name}, which the ABI does not define`);
+      else if (kind !== 'function') problems.push(`imports raidakx.${name} as a ${kind}, want a function`);
     } else if (module !== 'wasi_snapshot_preview1') {
-      problems.push(`imports ${kind} ${module}.${name} from an unknown module`);
+      problems.push(`imports ${module}.${name} from a module this host does not provide`);
     }
   }
   const exports = new Map(WebAssembly.Module.exports(mod).map((e) => [e.name, e.kind]));
@@ -68,15 +71,12 @@ function checkModule(mod) {
   return problems;
 }
 
+// checkInstance checks what only an initialized instance shows.
 function checkInstance(ex) {
-  const problems = [];
-  for (const [name, arity] of Object.entries(EXPORTS)) {
-    if (ex[name].length !== arity) problems.push(`exports ${name} with ${ex[name].length} parameters, want ${arity}`);
-  }
-  if (problems.length === 0) {
-    const version = ex.raidakx_abi_version();
-    if (version !== ABI_VERSION) problems.push(`raidakx_abi_version() = ${version}, want ${ABI_VERSION}`);
-  }
+  const problems = Object.entries(EXPORTS).filter(([name, arity]) => ex[name].length !== arity)
+    .map(([name, arity]) => `exports ${name} with ${ex[name].length} parameters, want ${arity}`);
+  const version = problems.length ? ABI_VERSION : ex.raidakx_abi_version();
+  if (version !== ABI_VERSION) problems.push(`raidakx_abi_version() = ${version}, want ${ABI_VERSION}`);
   return problems;
 }
 
@@ -256,18 +256,20 @@ function compareResponse(got, want) {
 // compareState reports every entry that differs from want, and every entry
 // not in want that differs from before. missing gives the value of an absent
 // entry (records: all zero), or null when absence is itself a value (files).
-function compareState(kind, before, after, want, missing, show) {
+function compareState(kind, before, after, want, missing, show, label = (k) => k) {
   const problems = [];
-  const same = (a, b) => a !== undefined && b !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
+  const same = (a, b) => a != null && b != null && a.length === b.length && a.every((x, i) => x === b[i]);
   for (const key of [...new Set([...after.keys(), ...want.keys()])].sort()) {
     const got = after.get(key) ?? missing, old = before.get(key) ?? missing, w = want.get(key);
-    if (w !== undefined && got === null) problems.push(`${kind} ${key}: missing, want ${show(w)}`);
-    else if (w !== undefined && !same(got, w)) problems.push(`${kind} ${key}: got ${show(got)}, want ${show(w)}`);
-    else if (w === undefined && !same(got, old)) problems.push(`${kind} ${key} changed to ${show(got)}; the vector expects no change`);
+    const name = `${kind} ${label(key)}`;
+    if (w !== undefined && got === null) problems.push(`${name}: missing, want ${show(w)}`);
+    else if (w !== undefined && !same(got, w)) problems.push(`${name}: got ${show(got)}, want ${show(w)}`);
+    else if (w === undefined && !same(got, old)) problems.push(`${name} changed to ${show(got)}; the vector expects no change`);
   }
   return problems;
 }
 const showRecord = (r) => `an ${toHex(r.subarray(0, 16))} mfs ${r[16]}`;
+const recordLabel = (key) => `(${key.replace('/', ', ')})`; // "den/sn" -> "(den, sn)"
 
 async function runVector(mod, v) {
   const req = hex('request_hex', v.request_hex), want = hex('response_hex', v.response_hex);
@@ -281,8 +283,7 @@ async function runVector(mod, v) {
     lock: null, time: BigInt(v.time_unix) * 1000000000n,
   };
   const ex = await instantiate(mod, st);
-  const bad = checkInstance(ex);
-  if (bad.length) throw Object.assign(new Error(bad.join('\n  ')), { fatal: true });
+  if (ex.raidakx_abi_version() !== ABI_VERSION) return ['raidakx_abi_version changed'];
   const rc = ex.raidakx_configure(raidaId, coinId);
   if (rc !== 0) return [`raidakx_configure(${raidaId}, ${coinId}) = ${rc}`];
   const got = serve(ex, ex.memory, st, req, raidaId);
@@ -290,7 +291,7 @@ async function runVector(mod, v) {
   if (st.exhausted) problems.push(`ran out of random bytes (the vector gives ${st.random.length})`);
   const p = compareResponse(got, want);
   if (p) problems.push(p);
-  problems.push(...compareState('record', before.records, st.records, expect.records, new Uint8Array(RECORD), showRecord));
+  problems.push(...compareState('record', before.records, st.records, expect.records, new Uint8Array(RECORD), showRecord, recordLabel));
   problems.push(...compareState('file', before.files, st.files, expect.files, null, toHex));
   return problems;
 }
@@ -306,21 +307,24 @@ async function main(argv) {
   const paths = [];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '-v') verbose = true;
-    else if (argv[i] === '-wasm' && i + 1 < argv.length) wasmPath = argv[++i];
-    else if (argv[i].startsWith('-')) return usage(`unknown flag ${argv[i]}`);
+    else if (argv[i] === '-wasm') {
+      if (++i === argv.length) return usage('-wasm needs a path');
+      wasmPath = argv[i];
+    } else if (argv[i].startsWith('-')) return usage(`unknown flag ${argv[i]}`);
     else paths.push(argv[i]);
   }
   if (paths.length === 0) return usage('no vector files');
   const vectors = vectorFiles(paths).flatMap((file) => {
     try {
-      return JSON.parse(fs.readFileSync(file, 'utf8')).vectors;
+      return JSON.parse(fs.readFileSync(file, 'utf8')).vectors ?? [];
     } catch (err) {
       throw new Error(`${file}: ${err.message}`);
     }
   });
 
   const mod = await WebAssembly.compile(fs.readFileSync(wasmPath));
-  const problems = checkModule(mod);
+  let problems = checkModule(mod);
+  if (!problems.length) problems = checkInstance(await instantiate(mod, { lock: null }));
   if (problems.length) throw new Error(`module does not implement raidakx ABI v${ABI_VERSION}:\n  ${problems.join('\n  ')}`);
 
   let passed = 0, failed = 0;
@@ -329,7 +333,6 @@ async function main(argv) {
     try {
       result = await runVector(mod, v);
     } catch (err) {
-      if (err.fatal) throw new Error(`module does not implement raidakx ABI v${ABI_VERSION}:\n  ${err.message}`);
       result = [err.message];
     }
     if (result.length === 0) {

@@ -74,8 +74,13 @@ func (m *Module) compile(ctx context.Context, wasm []byte) error {
 	for name, d := range compiled.ExportedFunctions() {
 		exps = append(exps, funcDef("", name, d))
 	}
+	var others []string
+	for _, d := range compiled.ImportedMemories() {
+		mod, name, _ := d.Import()
+		others = append(others, mod+"."+name)
+	}
 	_, hasMemory := compiled.ExportedMemories()[abi.ExportMemory]
-	if err := engine.CheckABI(imps, exps, hasMemory); err != nil {
+	if err := engine.CheckABI(imps, exps, others, hasMemory); err != nil {
 		return err
 	}
 	// The version is only known once running: instantiate once to ask.
