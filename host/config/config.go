@@ -7,7 +7,7 @@ package config
 import (
 	"errors"
 	"fmt"
-	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -79,10 +79,10 @@ func (c *Config) setDefaults(dataRoot string) {
 	if c.Engine == "" {
 		c.Engine = "wazero"
 	}
-	if c.Instances == 0 {
+	if c.Instances <= 0 {
 		c.Instances = runtime.NumCPU()
 	}
-	if c.Threads == 0 {
+	if c.Threads <= 0 {
 		c.Threads = c.Instances
 	}
 	if c.RequestTimeout == 0 {
@@ -109,8 +109,8 @@ func (c *Config) setDefaults(dataRoot string) {
 	if c.CacheDir == "" {
 		c.CacheDir = "cache"
 	}
-	if !strings.HasPrefix(c.CacheDir, "/") {
-		c.CacheDir = dataRoot + "/" + c.CacheDir
+	if !filepath.IsAbs(c.CacheDir) {
+		c.CacheDir = filepath.Join(dataRoot, c.CacheDir)
 	}
 }
 
@@ -189,10 +189,4 @@ func (s *Size) UnmarshalTOML(v any) error {
 		return fmt.Errorf("size %q: want a number with KiB, MiB or GiB", v)
 	}
 	return fmt.Errorf("size: want an integer or a string, got %T", v)
-}
-
-// Exists reports whether path exists.
-func Exists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
 }

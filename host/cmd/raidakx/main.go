@@ -1,6 +1,10 @@
-// Command raidakx runs the RAIDA key-exchange module: it replays test
-// vectors, and (see the README) serves a node.
+// Command raidakx runs the RAIDA key-exchange module in a sandbox: it
+// serves a node's data root, creates one, talks to a node as a client and
+// replays test vectors.
 //
+//	raidakx serve -config DIR/config.toml
+//	raidakx init DIR
+//	raidakx client [-root DIR] [-net udp|tcp] [-type 0|1] COMMAND [ARGS]
 //	raidakx replay [-engine NAME] [-wasm PATH] FILE_OR_DIR...
 package main
 
@@ -17,6 +21,9 @@ type subcommand struct {
 }
 
 var subcommands = []subcommand{
+	{"serve", "serve a data root over TCP and UDP", runServe},
+	{"init", "create a new data root with a demo coin", runInit},
+	{"client", "send one request to a node and print the answer", runClient},
 	{"replay", "replay test vectors against the module", runReplay},
 }
 

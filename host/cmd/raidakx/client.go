@@ -1,0 +1,231 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/raidakx/raidakx/abi"
+	"github.com/raidakx/raidakx/host/client"
+	"github.com/raidakx/raidakx/host/config"
+)
+
+const clientUsage = `usage: raidakx client [flags] COMMAND [ARGS]
+
+commands:
+  echo                      group 0 command 0
+  alert                     42 Key Alert
+  post-key KEYID KEY        41 Post Key: KEY (hex) stored under KEYID (32 hex)
+  get-key KEYID             43 Get Key
+  encrypt DEN SN [KEYPART]  44 Encrypt Key for coin (DEN, SN); KEYPART: 16 hex (31-byte form)
+  decrypt DEN SN [SPLIT]    44 then 45 on this node: sets half SPLIT (0) of coin (DEN, SN)'s
+                            AN to a new key, if coins/{DEN}.{SN}.bin holds its AN here
+
+flags:`
+
+func runClient(args []string) int {
+	fs := flag.NewFlagSet("client", flag.ContinueOnError)
+	root := fs.String("root", "", "data root: take port, raida_id and coin_id from its config.toml and the type-1 coin from its coins/")
+	addr := fs.String("addr", "", "node address host:port (default 127.0.0.1 and the root's port, else 18000)")
+	network := fs.String("net", "udp", "udp or tcp")
+	raidaID := fs.Int("raida-id", -1, "node's RAIDA id (default: the root's, else 0)")
+	coinID := fs.Int("coin-id", -1, "coin id (default: the root's, else 6)")
+	encType := fs.Int("type", 0, "encryption type 0 or 1")
+	coin := fs.String("coin", "", "type 1: coin file whose AN for this RAIDA encrypts (default ROOT/coins/01.1.bin)")
+	timeout := fs.Duration("timeout", 3*time.Second, "time to wait for the answer")
+	fs.Usage = func() { fmt.Fprintln(fs.Output(), clientUsage); fs.PrintDefaults() }
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() == 0 || (*network != "udp" && *network != "tcp") || (*encType != 0 && *encType != 1) {
+		fs.Usage()
+		return 2
+	}
+	n := client.Node{Network: *network, Timeout: *timeout, RaidaID: 0, CoinID: 6}
+	port := 18000
+	if *root != "" {
+		cfg, err := config.Load(filepath.Join(*root, "config.toml"), *root)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "raidakx client:", err)
+			return 1
+		}
+		n.RaidaID, n.CoinID, port = byte(cfg.RaidaID), uint16(cfg.CoinID), cfg.Port
+		if *coin == "" {
+			*coin = filepath.Join(*root, "coins", "01.1.bin")
+		}
+	}
+	if *raidaID >= 0 {
+		n.RaidaID = byte(*raidaID)
+	}
+	if *coinID >= 0 {
+		n.CoinID = uint16(*coinID)
+	}
+	n.Addr = *addr
+	if n.Addr == "" {
+		n.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	}
+	var enc client.Encryption
+	if *encType == 1 {
+		var err error
+		if enc, err = coinEncryption(*coin, n.RaidaID); err != nil {
+			fmt.Fprintln(os.Stderr, "raidakx client:", err)
+			return 1
+		}
+	}
+	if err := clientCommand(n, enc, fs.Args()); err != nil {
+		fmt.Fprintln(os.Stderr, "raidakx client:", err)
+		return 1
+	}
+	return 0
+}
+
+// coinEncryption reads a coin file named {den:02x}.{sn}.bin and returns
+// type-1 encryption under its AN for raidaID.
+func coinEncryption(path string, raidaID byte) (client.Encryption, error) {
+	if path == "" {
+		return client.Encryption{}, errors.New("-type 1 needs -coin or -root")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return client.Encryption{}, err
+	}
+	var den byte
+	var sn uint32
+	if _, err := fmt.Sscanf(filepath.Base(path), "%02x.%d.bin", &den, &sn); err != nil || len(data) != 440 {
+		return client.Encryption{}, fmt.Errorf("%s: not a coin file ({den:02x}.{sn}.bin, 440 bytes)", path)
+	}
+	off := 40 + 16*int(raidaID)
+	return client.Encryption{Den: int8(den), SN: sn, AN: data[off : off+16]}, nil
+}
+
+func clientCommand(n client.Node, enc client.Encryption, args []string) error {
+	cmd, args := args[0], args[1:]
+	need := func(k int) error {
+		if len(args) < k {
+			return fmt.Errorf("%s needs %d arguments", cmd, k)
+		}
+		return nil
+	}
+	switch cmd {
+	case "echo":
+		return show(n, "echo", client.NewRequest(abi.GroupStatus, abi.CommandEcho, nil, enc))
+	case "alert":
+		return show(n, "42 key alert", client.NewRequest(abi.GroupKeys, abi.CommandAlert, nil, enc))
+	case "post-key":
+		if err := need(2); err != nil {
+			return err
+		}
+		id, err1 := hexArg(args[0], 16)
+		key, err2 := hex.DecodeString(args[1])
+		if err := errors.Join(err1, err2); err != nil {
+			return err
+		}
+		if len(key) > 127 {
+			return errors.New("key longer than 127 bytes")
+		}
+		p := make([]byte, 167)
+		copy(p, id)
+		p[32] = 1 // den and sn of the poster's coin: not checked by the node
+		copy(p[37:], key)
+		p[165], p[166] = 0, byte(len(key))
+		return show(n, "41 post key", client.NewRequest(abi.GroupKeys, abi.CommandPostKey, p, enc))
+	case "get-key":
+		if err := need(1); err != nil {
+			return err
+		}
+		id, err := hexArg(args[0], 16)
+		if err != nil {
+			return err
+		}
+		return show(n, "43 get key", client.NewRequest(abi.GroupKeys, abi.CommandGetKey, append(id, make([]byte, 21)...), enc))
+	case "encrypt", "decrypt":
+		if err := need(2); err != nil {
+			return err
+		}
+		den, err1 := strconv.ParseInt(args[0], 10, 8)
+		sn, err2 := strconv.ParseUint(args[1], 10, 32)
+		if err := errors.Join(err1, err2); err != nil {
+			return err
+		}
+		payload := []byte{byte(den)}
+		payload = binary.BigEndian.AppendUint32(payload, uint32(sn))
+		if cmd == "decrypt" {
+			split := 0
+			if len(args) > 2 {
+				split, _ = strconv.Atoi(args[2])
+			}
+			return roundTrip(n, enc, payload, byte(split))
+		}
+		if len(args) > 2 {
+			part, err := hexArg(args[2], 8)
+			if err != nil {
+				return err
+			}
+			payload = append(payload, part...)
+		}
+		return show(n, "44 encrypt key", client.NewRequest(abi.GroupKeys, abi.CommandEncrypt, payload, enc))
+	}
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+// roundTrip asks the node for a key block for coin (den, sn) (44, with a
+// fresh 8-byte key), then hands the block back to the same node as a 45
+// record from RAIDA raida_id, decrypted with coin file (den, sn). Both
+// requests use one nonce: a 44 block is encrypted from its request's
+// initial counter block, and 45 decrypts each record from its own.
+func roundTrip(n client.Node, enc client.Encryption, coin []byte, split byte) error {
+	key := make([]byte, 8)
+	rand.Read(key)
+	r44 := client.NewRequest(abi.GroupKeys, abi.CommandEncrypt, append(append([]byte(nil), coin...), key...), enc)
+	resp, err := r44.Do(n)
+	if err != nil {
+		return err
+	}
+	printResponse("44 encrypt key", n, r44, resp)
+	if resp.Header.Status != abi.StatusNoError {
+		return nil
+	}
+	record := []byte{0, 0, split, n.RaidaID, 0}
+	record = append(record, coin...) // the record's den and sn: the same coin
+	record = append(record, resp.Payload...)
+	r45 := client.NewRequest(abi.GroupKeys, abi.CommandDecrypt, append(append([]byte(nil), coin...), record...), enc)
+	r45.Nonce = r44.Nonce
+	fmt.Printf("new key half %d: %x\n", split, key)
+	return show(n, "45 decrypt raida key", r45)
+}
+
+func show(n client.Node, what string, r *client.Request) error {
+	resp, err := r.Do(n)
+	if err != nil {
+		return err
+	}
+	printResponse(what, n, r, resp)
+	return nil
+}
+
+func printResponse(what string, n client.Node, r *client.Request, resp *client.Response) {
+	typ := 0
+	if r.Enc.AN != nil {
+		typ = 1
+	}
+	fmt.Printf("%s over %s, type %d: status %d %s\n", what, n.Network, typ, resp.Header.Status, resp.Header.Status)
+	if len(resp.Payload) > 0 {
+		fmt.Printf("payload (%d bytes): %x\n", len(resp.Payload), resp.Payload)
+	}
+}
+
+func hexArg(s string, size int) ([]byte, error) {
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != size {
+		return nil, fmt.Errorf("%q: want %d hex digits", s, 2*size)
+	}
+	return b, nil
+}

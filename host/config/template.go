@@ -1,0 +1,33 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Template returns a commented config.toml for a new data root.
+func Template(raidaID, coinID, port int) string {
+	return strings.TrimLeft(fmt.Sprintf(`
+# RAIDA node configuration. raidakx reads the [server] table: the node's own
+# keys, shared with the C node, and raidakx's keys, which the node ignores.
+[server]
+raida_id = %d          # this node's RAIDA id, 0..24
+coin_id = %d           # coin id every request must carry
+port = %d              # TCP and UDP
+threads = 0            # UDP receive goroutines; 0: as many as instances
+backup_freq = 300      # seconds: the longest an unsynced page waits for write-back
+
+# raidakx
+listen = "127.0.0.1"   # address to bind; "0.0.0.0" serves every interface
+engine = "wazero"      # wazero, wazero-interp, wasmtime (cgo builds), native (NOT isolated)
+instances = 0          # warm module instances; 0: one per CPU
+request_timeout = "1s" # a request still running in the module after this is stopped (252)
+memory_limit = "64MiB" # linear memory of one instance
+cache_dir = "cache"    # compiled-module cache, relative to the data root
+page_cache = "64MiB"   # memory for cached pages (locked and unsynced pages may exceed it)
+max_connections = 512  # open TCP connections; more are closed at once
+max_queue = 256        # requests waiting for an instance; more are answered 252
+io_timeout = "5s"      # to receive a whole TCP request and send its answer
+# metrics_listen = "127.0.0.1:9114"  # Prometheus /metrics; off when absent
+`, raidaID, coinID, port), "\n")
+}

@@ -1,0 +1,105 @@
+// Package metrics exposes the server's counters to Prometheus: requests
+// by command and status, latency, the pool and the page store.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/raidakx/raidakx/abi"
+	"github.com/raidakx/raidakx/host/pool"
+)
+
+// StoreStats are the page store's counters.
+type StoreStats struct {
+	CacheHits, CacheMisses uint64
+	CommitRounds           uint64
+	SyncSeconds            float64 // total time spent syncing
+}
+
+// Metrics implements server.Observer and serves /metrics.
+type Metrics struct {
+	reg        *prometheus.Registry
+	requests   *prometheus.CounterVec
+	latency    *prometheus.HistogramVec
+	dropped    *prometheus.CounterVec
+	commandIDs [256]string // command label by request byte 5 in group 4
+}
+
+// New registers the collectors; poolStats and storeStats are read at
+// every scrape.
+func New(poolStats func() pool.Stats, storeStats func() StoreStats) *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "raidakx_requests_total", Help: "Requests answered, by transport, command and status.",
+	}, []string{"transport", "command", "status"})
+	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "raidakx_request_duration_seconds", Help: "Time from request received to response sent.",
+		Buckets: prometheus.ExponentialBuckets(50e-6, 2, 14), // 50 µs .. 0.4 s
+	}, []string{"transport", "command"})
+	m.dropped = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "raidakx_dropped_connections_total", Help: "TCP connections closed without an answer, by reason.",
+	}, []string{"reason"})
+	gauge := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
+	}
+	counter := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f)
+	}
+	m.reg.MustRegister(m.requests, m.latency, m.dropped,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		gauge("raidakx_pool_instances", "Module instances ready or busy.", func() float64 { return float64(poolStats().Instances) }),
+		counter("raidakx_pool_replacements_total", "Instances made to replace failed ones.", func() float64 { return float64(poolStats().Replacements) }),
+		counter("raidakx_pool_faults_total", "Requests answered 252 because their instance failed.", func() float64 { return float64(poolStats().Faults) }),
+		counter("raidakx_pool_timeouts_total", "Instances interrupted for running past request_timeout.", func() float64 { return float64(poolStats().Timeouts) }),
+		counter("raidakx_pool_rejected_total", "Requests answered 252 because the queue was full.", func() float64 { return float64(poolStats().Rejected) }),
+		counter("raidakx_page_cache_hits_total", "Page lookups served from the cache.", func() float64 { return float64(storeStats().CacheHits) }),
+		counter("raidakx_page_cache_misses_total", "Page lookups that read a page file.", func() float64 { return float64(storeStats().CacheMisses) }),
+		counter("raidakx_commit_rounds_total", "Group-commit sync rounds.", func() float64 { return float64(storeStats().CommitRounds) }),
+		counter("raidakx_sync_seconds_total", "Time spent making pages durable.", func() float64 { return storeStats().SyncSeconds }),
+	)
+	for i := range m.commandIDs {
+		m.commandIDs[i] = "other"
+	}
+	for _, c := range []byte{41, 42, 43, 44, 45} {
+		m.commandIDs[c] = strconv.Itoa(int(c))
+	}
+	return m
+}
+
+// command names a request's command for labels.
+func (m *Metrics) command(req []byte) string {
+	switch {
+	case len(req) < abi.HeaderSize:
+		return "short"
+	case req[abi.OffGroup] == abi.GroupStatus && req[abi.OffCommand] == abi.CommandEcho:
+		return "echo"
+	case req[abi.OffGroup] == abi.GroupKeys:
+		return m.commandIDs[req[abi.OffCommand]]
+	}
+	return "other"
+}
+
+// Observe implements server.Observer.
+func (m *Metrics) Observe(transport string, req, resp []byte, d time.Duration) {
+	cmd := m.command(req)
+	status := "none"
+	if len(resp) > abi.OffRespStatus {
+		status = abi.Status(resp[abi.OffRespStatus]).String()
+	}
+	m.requests.WithLabelValues(transport, cmd, status).Inc()
+	m.latency.WithLabelValues(transport, cmd).Observe(d.Seconds())
+}
+
+// DroppedConnection implements server.Observer.
+func (m *Metrics) DroppedConnection(reason string) { m.dropped.WithLabelValues(reason).Inc() }
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}

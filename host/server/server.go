@@ -1,0 +1,217 @@
+// Package server serves the key-exchange commands on one port over TCP
+// and UDP, as the RAIDA node does: one request per datagram, one request
+// per TCP connection. It only moves bytes: every request is answered by
+// the module through a pool.Pool.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/raidakx/raidakx/abi"
+)
+
+// Handler answers one request packet into resp (abi.ResponseCap bytes)
+// and returns the response length, 0 for no answer. *pool.Pool is one.
+type Handler interface {
+	Serve(req, resp []byte) (int, error)
+}
+
+// Observer is told about every answered request (metrics). It may be nil.
+type Observer interface {
+	Observe(transport string, req, resp []byte, d time.Duration)
+	DroppedConnection(reason string)
+}
+
+// Options configures a Server.
+type Options struct {
+	Listen         string        // address to bind, e.g. 127.0.0.1
+	Port           int           // TCP and UDP port; 0 picks a free one
+	UDPReaders     int           // goroutines receiving datagrams
+	MaxConnections int           // open TCP connections; more are closed at once
+	IOTimeout      time.Duration // to read a whole TCP request and to write its answer
+	Handler        Handler
+	Observer       Observer
+	Logger         *slog.Logger
+}
+
+// Server is a running server.
+type Server struct {
+	opts     Options
+	logger   *slog.Logger
+	tcp      *net.TCPListener
+	udp      *net.UDPConn
+	conns    chan struct{} // one token per open TCP connection
+	wg       sync.WaitGroup
+	stopping atomic.Bool
+	bufs     sync.Pool // *[]byte: a TCP request then its response
+}
+
+// Start binds TCP and UDP on the same port and starts serving.
+func Start(opts Options) (*Server, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.UDPReaders < 1 || opts.MaxConnections < 1 || opts.IOTimeout <= 0 {
+		return nil, errors.New("server: UDPReaders, MaxConnections and IOTimeout must be positive")
+	}
+	s := &Server{opts: opts, logger: opts.Logger, conns: make(chan struct{}, opts.MaxConnections)}
+	s.bufs.New = func() any { b := make([]byte, abi.RequestCap+abi.ResponseCap); return &b }
+	addr := net.JoinHostPort(opts.Listen, strconv.Itoa(opts.Port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.tcp = ln.(*net.TCPListener)
+	// Port 0: UDP takes the port TCP got.
+	udpAddr := net.JoinHostPort(opts.Listen, strconv.Itoa(s.tcp.Addr().(*net.TCPAddr).Port))
+	pc, err := net.ListenPacket("udp", udpAddr)
+	if err != nil {
+		s.tcp.Close()
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.udp = pc.(*net.UDPConn)
+	s.wg.Add(1 + opts.UDPReaders)
+	go s.acceptTCP()
+	for range opts.UDPReaders {
+		go s.readUDP()
+	}
+	return s, nil
+}
+
+// Port returns the port served.
+func (s *Server) Port() int { return s.tcp.Addr().(*net.TCPAddr).Port }
+
+// Shutdown stops accepting, lets every request in flight finish (or ctx
+// end), and closes the sockets.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopping.Store(true)
+	s.tcp.Close()
+	// Wake the UDP readers; each finishes the request it holds first.
+	s.udp.SetReadDeadline(time.Now())
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	defer s.udp.Close()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Server) readUDP() {
+	defer s.wg.Done()
+	// A datagram is at most 65,507 bytes; one buffer holds any request.
+	req := make([]byte, 1<<16)
+	resp := make([]byte, abi.ResponseCap)
+	for {
+		n, from, err := s.udp.ReadFromUDPAddrPort(req)
+		if err != nil {
+			if s.stopping.Load() {
+				return
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			s.logger.Error("udp read", "err", err)
+			time.Sleep(10 * time.Millisecond) // never spin on a broken socket
+			continue
+		}
+		s.answer("udp", req[:n], resp, func(b []byte) error {
+			_, err := s.udp.WriteToUDPAddrPort(b, from)
+			return err
+		}, from)
+	}
+}
+
+// answer runs one request and sends its response with send.
+func (s *Server) answer(transport string, req, resp []byte, send func([]byte) error, from netip.AddrPort) {
+	start := time.Now()
+	n, err := s.opts.Handler.Serve(req, resp)
+	if err != nil {
+		s.logger.Warn("request failed", "transport", transport, "from", from, "err", err)
+	}
+	if n > 0 {
+		if err := send(resp[:n]); err != nil {
+			s.logger.Debug("send", "transport", transport, "from", from, "err", err)
+		}
+	}
+	if s.opts.Observer != nil {
+		s.opts.Observer.Observe(transport, req, resp[:n], time.Since(start))
+	}
+}
+
+func (s *Server) acceptTCP() {
+	defer s.wg.Done()
+	for {
+		c, err := s.tcp.AcceptTCP()
+		if err != nil {
+			if s.stopping.Load() {
+				return
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			s.logger.Error("tcp accept", "err", err)
+			time.Sleep(10 * time.Millisecond) // e.g. out of file descriptors
+			continue
+		}
+		select {
+		case s.conns <- struct{}{}:
+		default:
+			c.Close()
+			if s.opts.Observer != nil {
+				s.opts.Observer.DroppedConnection("max_connections")
+			}
+			continue
+		}
+		s.wg.Add(1)
+		go s.serveTCP(c)
+	}
+}
+
+// serveTCP reads one whole request, answers it and closes. The request is
+// read before an instance is borrowed, so a slow client holds only its
+// connection, and only until the deadline.
+func (s *Server) serveTCP(c *net.TCPConn) {
+	defer s.wg.Done()
+	defer func() { <-s.conns }()
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(s.opts.IOTimeout))
+	bp := s.bufs.Get().(*[]byte)
+	defer s.bufs.Put(bp)
+	buf := *bp
+	from := c.RemoteAddr().(*net.TCPAddr).AddrPort()
+	if _, err := io.ReadFull(c, buf[:abi.HeaderSize]); err != nil {
+		return // fewer than 32 bytes: no answer
+	}
+	h, _ := abi.DecodeRequestHeader(buf)
+	n, err := io.ReadFull(c, buf[abi.HeaderSize:abi.HeaderSize+int(h.BodyLength)])
+	switch {
+	case err == nil, errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		// The client sent all, or closed early: the module answers a short
+		// body with 16.
+	default:
+		if s.opts.Observer != nil {
+			s.opts.Observer.DroppedConnection("timeout")
+		}
+		return // deadline or reset: drop
+	}
+	resp := buf[abi.RequestCap:]
+	s.answer("tcp", buf[:abi.HeaderSize+n], resp, func(b []byte) error {
+		_, err := c.Write(b)
+		return err
+	}, from)
+}

@@ -1,0 +1,176 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/raidakx/raidakx/abi"
+)
+
+// keysTempPrefix starts the names of the temporary files of WriteFile: a
+// hidden name, which no valid file name can collide with.
+const keysTempPrefix = ".raidakx-tmp-"
+
+// RootFiles is Files over a RAIDA data root: DATAROOT/coins (read only)
+// and DATAROOT/Keys (read and write), each accessed through an os.Root, so
+// that no name and no symbolic link inside them can reach outside them.
+// The folders themselves may be symbolic links. It is safe for concurrent
+// use.
+type RootFiles struct {
+	coins   *os.Root
+	keys    *os.Root
+	keysDir *os.File // Keys itself, to sync its entries
+
+	// write writes a temporary file's data; f.Write when nil. Tests
+	// replace it to simulate a full disk.
+	write func(f *os.File, data []byte) (int, error)
+}
+
+// OpenRootFiles opens the coins/ and Keys/ folders of dataRoot, which must
+// both exist, and removes the temporary files an interrupted WriteFile left
+// in Keys/.
+func OpenRootFiles(dataRoot string) (_ *RootFiles, err error) {
+	rf := &RootFiles{}
+	defer func() {
+		if err != nil {
+			rf.Close()
+		}
+	}()
+	if rf.coins, err = os.OpenRoot(filepath.Join(dataRoot, abi.DirCoins.String())); err != nil {
+		return nil, fmt.Errorf("storage: data root %s: no usable coins/ folder: %w", dataRoot, err)
+	}
+	if rf.keys, err = os.OpenRoot(filepath.Join(dataRoot, abi.DirKeys.String())); err != nil {
+		return nil, fmt.Errorf("storage: data root %s: no usable Keys/ folder: %w", dataRoot, err)
+	}
+	if rf.keysDir, err = rf.keys.Open("."); err != nil {
+		return nil, fmt.Errorf("storage: data root %s: Keys/: %w", dataRoot, err)
+	}
+	if err := rf.removeStaleTemps(); err != nil {
+		return nil, fmt.Errorf("storage: data root %s: Keys/: %w", dataRoot, err)
+	}
+	return rf, nil
+}
+
+// removeStaleTemps removes the temporary files of WriteFile left by a crash.
+func (rf *RootFiles) removeStaleTemps() error {
+	f, err := rf.keys.Open(".")
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	for {
+		names, err := f.Readdirnames(1024)
+		for _, n := range names {
+			if strings.HasPrefix(n, keysTempPrefix) {
+				if err := rf.keys.Remove(n); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return err
+				}
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// Close releases the folders.
+func (rf *RootFiles) Close() error {
+	var errs []error
+	if rf.keysDir != nil {
+		errs = append(errs, rf.keysDir.Close())
+	}
+	if rf.keys != nil {
+		errs = append(errs, rf.keys.Close())
+	}
+	if rf.coins != nil {
+		errs = append(errs, rf.coins.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// root returns the folder of dir after checking name.
+func (rf *RootFiles) root(dir abi.Dir, name string) (*os.Root, error) {
+	// The caller validated name (abi.ValidFileName); this is defence in
+	// depth on top of os.Root.
+	if name == "" || name[0] == '.' || strings.ContainsAny(name, "/\\\x00") {
+		return nil, fmt.Errorf("storage: bad file name %q", name)
+	}
+	switch dir {
+	case abi.DirCoins:
+		return rf.coins, nil
+	case abi.DirKeys:
+		return rf.keys, nil
+	}
+	return nil, fmt.Errorf("storage: unknown folder %d", dir)
+}
+
+// ReadFile implements Files: it reads at most len(dst) bytes from the start
+// of dir/name and returns how many it read (fewer when the file is
+// shorter). A missing file is an error wrapping fs.ErrNotExist.
+func (rf *RootFiles) ReadFile(dir abi.Dir, name string, dst []byte) (int, error) {
+	r, err := rf.root(dir, name)
+	if err != nil {
+		return 0, err
+	}
+	f, err := r.Open(name)
+	if err != nil {
+		return 0, fmt.Errorf("storage: read %s/%s: %w", dir, name, err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return 0, fmt.Errorf("storage: read %s/%s: %w", dir, name, err)
+	} else if !fi.Mode().IsRegular() {
+		return 0, fmt.Errorf("storage: read %s/%s: not a regular file", dir, name)
+	}
+	n, err := io.ReadFull(f, dst)
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return 0, fmt.Errorf("storage: read %s/%s: %w", dir, name, err)
+	}
+	return n, nil
+}
+
+// WriteFile implements Files for Keys/ (coins/ is read only): it replaces
+// the file with data as a whole and atomically, mode 0640. The data goes to
+// a new temporary file in Keys/, which is synced and renamed over the file,
+// then Keys/ is synced: a reader sees the old or the new file, and the new
+// one is durable when WriteFile returns nil. On an error (a full disk
+// wraps syscall.ENOSPC) the old file is left as it was.
+func (rf *RootFiles) WriteFile(dir abi.Dir, name string, data []byte) error {
+	r, err := rf.root(dir, name)
+	if err != nil {
+		return err
+	}
+	if dir != abi.DirKeys {
+		return fmt.Errorf("storage: write %s/%s: %w", dir, name, fs.ErrPermission)
+	}
+	var tmp string
+	for range 10 {
+		tmp = fmt.Sprintf("%s%016x", keysTempPrefix, rand.Uint64())
+		err = writeSynced(r, tmp, os.O_EXCL, data, rf.write)
+		if !errors.Is(err, fs.ErrExist) {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("storage: write %s/%s: %w", dir, name, err)
+	}
+	if err := r.Rename(tmp, name); err != nil {
+		r.Remove(tmp)
+		return fmt.Errorf("storage: write %s/%s: %w", dir, name, err)
+	}
+	if err := rf.keysDir.Sync(); err != nil {
+		return fmt.Errorf("storage: write %s/%s: sync folder: %w", dir, name, err)
+	}
+	return nil
+}
+
+var _ Files = (*RootFiles)(nil)
