@@ -5,6 +5,7 @@
 //	raidakx serve -config DIR/config.toml
 //	raidakx init DIR
 //	raidakx client [-root DIR] [-net udp|tcp] [-type 0|1] COMMAND [ARGS]
+//	raidakx load -root DIR [-net udp|tcp] [-clients N] [-duration D] [-command C]
 //	raidakx replay [-engine NAME] [-wasm PATH] FILE_OR_DIR...
 package main
 
@@ -24,6 +25,7 @@ var subcommands = []subcommand{
 	{"serve", "serve a data root over TCP and UDP", runServe},
 	{"init", "create a new data root with a demo coin", runInit},
 	{"client", "send one request to a node and print the answer", runClient},
+	{"load", "drive a local node with concurrent clients and report", runLoad},
 	{"replay", "replay test vectors against the module", runReplay},
 }
 

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/raidakx/raidakx/host/client"
+	"github.com/raidakx/raidakx/host/config"
+	"github.com/raidakx/raidakx/host/load"
+)
+
+func runLoad(args []string) int {
+	fs := flag.NewFlagSet("load", flag.ContinueOnError)
+	root := fs.String("root", "", "data root of the node (required): its config.toml gives port and ids, its demo coins the keys")
+	network := fs.String("net", "udp", "udp or tcp")
+	clients := fs.Int("clients", 16, "concurrent clients")
+	duration := fs.Duration("duration", 10*time.Second, "how long to run (at most 10m)")
+	requests := fs.Int64("requests", 0, "stop after this many requests (0: run for -duration)")
+	command := fs.String("command", "44", "echo, 41, 42, 43, 44 or 45")
+	encType := fs.Int("type", 1, "encryption type 0 or 1 (type 1 uses coin 1.1)")
+	records := fs.Int("records", 1, "records per 45 request (1..2519)")
+	timeout := fs.Duration("timeout", time.Second, "time to wait for one answer")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *root == "" || fs.NArg() > 0 || *duration > 10*time.Minute || *records < 1 || *records > 2519 {
+		fmt.Fprintln(os.Stderr, "usage: raidakx load -root DIR [-net udp|tcp] [-clients N] [-duration D | -requests N] [-command C] [-type 0|1] [-records N]")
+		return 2
+	}
+	cfg, err := config.Load(filepath.Join(*root, "config.toml"), *root)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "raidakx load:", err)
+		return 1
+	}
+	// Loopback only: the generator never targets another host.
+	n := client.Node{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Port)), Network: *network,
+		RaidaID: byte(cfg.RaidaID), CoinID: uint16(cfg.CoinID), Timeout: *timeout}
+	// Demo coin 1.1 (never changed by 45) is 44's recipient and type 1's
+	// encryption coin; 45 decrypts with coin 1.2's file and writes den 2.
+	o := load.Options{Node: n, Clients: *clients, Duration: *duration, Requests: *requests, Command: *command,
+		Recipient: load.Coin{Den: 1, SN: 1}, Decryption: load.Coin{Den: 1, SN: 2}, Records: *records}
+	if *requests > 0 {
+		o.Duration = 0
+	}
+	coin11, err := coinEncryption(filepath.Join(*root, "coins", "01.1.bin"), n.RaidaID)
+	if err == nil {
+		o.DecryptionFile, err = os.ReadFile(filepath.Join(*root, "coins", "01.2.bin"))
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "raidakx load: demo coins (made by raidakx init):", err)
+		return 1
+	}
+	o.RecipientAN = coin11.AN
+	if *encType == 1 {
+		o.Enc = coin11
+	}
+	fmt.Printf("load: %s %s type %d, %d clients, %s\n", *network, *command, *encType, *clients, n.Addr)
+	res, err := load.Run(o)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "raidakx load:", err)
+		return 1
+	}
+	fmt.Print(res)
+	if res.Errors > 0 {
+		return 1
+	}
+	return 0
+}
