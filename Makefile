@@ -1,40 +1,66 @@
-# raidakx: make build, make test. Only Go is needed (gcc for the wasmtime
-# engine).
+# raidakx. Only Go is needed (gcc for the wasmtime engine, Node.js 20 for
+# the Node host's replay); tool versions are pinned in go.mod.
 GO        ?= go
+NODE      ?= node
 BUILD     := build
 WASM      := $(BUILD)/keyexchange.wasm
 BIN       := $(BUILD)/raidakx
-GOFLAGS_W := -trimpath -buildmode=c-shared
+DEMO      := var/demo
+FUZZTIME  ?= 60s
+CGO       := $(shell $(GO) env CGO_ENABLED)
+ENGINES   := wazero wazero-interp native $(if $(filter 1,$(CGO)),wasmtime)
+RACE      := $(if $(filter 1,$(CGO)),-race)
 
-.PHONY: all build build.wasm build.host test test.go test.vectors vet vectors clean
+.PHONY: all build build.wasm build.host test vet test.go test.vectors test.node run bench fuzz vectors clean
 
 all: build
 
+## build: the module and the runner, into build/.
 build: build.wasm build.host
 
 build.wasm:
-	GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0 $(GO) build $(GOFLAGS_W) -o $(WASM) ./wasm
+	GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0 $(GO) build -trimpath -buildmode=c-shared -o $(WASM) ./wasm
 
 build.host:
 	$(GO) build -trimpath -o $(BIN) ./host/cmd/raidakx
 
-## test: everything CI runs.
-test: build vet test.go test.vectors
+## test: everything CI runs (.ci/run calls it).
+test: build vet test.go test.vectors test.node
 
 vet:
 	$(GO) vet ./...
-	@test -z "$$(gofmt -l abi host wasm testvectors)" || { gofmt -l abi host wasm testvectors; exit 1; }
+	CGO_ENABLED=0 $(GO) vet ./...
+	@test -z "$$(gofmt -l abi host wasm testvectors)" || { echo "gofmt needed:"; gofmt -l abi host wasm testvectors; exit 1; }
 
 test.go: build.wasm
-	RAIDAKX_WASM=$(CURDIR)/$(WASM) $(GO) test ./...
+	RAIDAKX_WASM=$(CURDIR)/$(WASM) $(GO) test $(RACE) ./...
 
+## test.vectors: replay every vector on every engine of this build.
 test.vectors: build
-	$(BIN) replay -engine wazero testvectors
-	$(BIN) replay -engine wazero-interp testvectors
+	@for e in $(ENGINES); do echo "replay -engine $$e"; $(BIN) replay -engine $$e testvectors || exit 1; done
+
+## test.node: replay every vector in the dependency-free Node.js host.
+test.node: build.wasm
+	$(NODE) --disable-warning=ExperimentalWarning testvectors/node/replay.mjs -wasm $(WASM) testvectors
+
+## run: serve a demo data root (made on first use) on 127.0.0.1.
+run: build
+	@test -d $(DEMO) || $(BIN) init $(DEMO)
+	$(BIN) serve -config $(DEMO)/config.toml
+
+## bench: whole-request benchmarks on every engine, with ratios to native.
+bench: build
+	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./host/engines/ | tee $(BUILD)/bench.txt
+	@$(GO) run ./host/engines/benchtable < $(BUILD)/bench.txt
+
+## fuzz: run each fuzz target for FUZZTIME.
+fuzz: build.wasm
+	$(GO) test -run='^$$' -fuzz=FuzzHandle -fuzztime=$(FUZZTIME) ./wasm/keyexchange/
+	RAIDAKX_WASM=$(CURDIR)/$(WASM) $(GO) test -run='^$$' -fuzz=FuzzDifferential -fuzztime=$(FUZZTIME) ./host/engines/
 
 ## vectors: regenerate testvectors/*.json from testvectors/gen.
 vectors:
 	$(GO) run ./testvectors/gen -out testvectors
 
 clean:
-	rm -f $(WASM) $(BIN)
+	rm -f $(WASM) $(BIN) $(BUILD)/bench.txt
