@@ -36,7 +36,10 @@ var registry = map[string]loader{
 	},
 }
 
-// Names lists the engine names, sorted.
+// unavailable maps engines this build lacks to the reason.
+var unavailable = map[string]string{}
+
+// Names lists the engines this build provides, sorted.
 func Names() []string {
 	names := make([]string, 0, len(registry))
 	for n := range registry {
@@ -49,6 +52,9 @@ func Names() []string {
 // Load compiles the module file at path under the named engine.
 func Load(ctx context.Context, name, path string, opts engine.Options, logger *slog.Logger) (engine.Module, error) {
 	load, ok := registry[name]
+	if why, missing := unavailable[name]; missing {
+		return nil, fmt.Errorf("engine %s: %s", name, why)
+	}
 	if !ok {
 		return nil, fmt.Errorf("unknown engine %q (engines: %s)", name, strings.Join(Names(), ", "))
 	}
