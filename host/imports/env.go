@@ -12,6 +12,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"math"
 	"strings"
 	"syscall"
 	"time"
@@ -64,16 +65,6 @@ func NewEnv(b *Backend) *Env {
 	return &Env{b: b, logger: l}
 }
 
-// Den converts the den argument of an import. A value outside int8 is
-// reported as not ok, which the adapters answer with ErrNoRecord like any
-// other den outside -8..6 (never truncated to a valid one).
-func Den(v int32) (int8, bool) {
-	if v < -128 || v > 127 {
-		return 0, false
-	}
-	return int8(v), true
-}
-
 // Random implements the random import.
 func (e *Env) Random(dst []byte) abi.Errno {
 	if _, err := io.ReadFull(e.b.Random, dst); err != nil {
@@ -82,23 +73,35 @@ func (e *Env) Random(dst []byte) abi.Errno {
 	return abi.OK
 }
 
+// The den arguments are the import's i32 as the module passed it: a value
+// outside int8 is out of range like any den outside -8..6, never truncated
+// to a valid one, and the lock checks (traps) come first as ABI.md says.
+
 // PageLock implements page_lock. An instance holds at most one page lock:
 // taking a second one, which could deadlock against another instance, is a
 // fault.
-func (e *Env) PageLock(den int8, page uint32) abi.Errno {
+func (e *Env) PageLock(den int32, page uint32) abi.Errno {
 	if e.locked {
 		Faultf("page_lock(%d, %d) while holding (%d, %d)", den, page, e.held.Den, e.held.Page)
 	}
-	if err := e.b.Records.Lock(den, page); err != nil {
+	if den < math.MinInt8 || den > math.MaxInt8 {
+		return abi.ErrNoRecord
+	}
+	if err := e.b.Records.Lock(int8(den), page); err != nil {
 		return e.storageErrno("page_lock", err)
 	}
-	e.held, e.locked = storage.PageKey{Den: den, Page: page}, true
+	e.held, e.locked = storage.PageKey{Den: int8(den), Page: page}, true
 	return abi.OK
 }
 
+// holds reports whether the instance holds page (den, page).
+func (e *Env) holds(den int32, page uint32) bool {
+	return e.locked && int32(e.held.Den) == den && e.held.Page == page
+}
+
 // PageUnlock implements page_unlock. Unlocking a page not held is a fault.
-func (e *Env) PageUnlock(den int8, page uint32) abi.Errno {
-	if !e.locked || e.held != (storage.PageKey{Den: den, Page: page}) {
+func (e *Env) PageUnlock(den int32, page uint32) abi.Errno {
+	if !e.holds(den, page) {
 		Faultf("page_unlock(%d, %d) of a page not held", den, page)
 	}
 	e.Release()
@@ -106,27 +109,28 @@ func (e *Env) PageUnlock(den int8, page uint32) abi.Errno {
 }
 
 // RecordRead implements record_read.
-func (e *Env) RecordRead(den int8, sn uint32, rec *[abi.RecordSize]byte) abi.Errno {
+func (e *Env) RecordRead(den int32, sn uint32, rec *[abi.RecordSize]byte) abi.Errno {
 	e.checkHeld("record_read", den, sn)
-	if err := e.b.Records.Read(den, sn, rec); err != nil {
+	if err := e.b.Records.Read(int8(den), sn, rec); err != nil {
 		return e.storageErrno("record_read", err)
 	}
 	return abi.OK
 }
 
 // RecordWrite implements record_write.
-func (e *Env) RecordWrite(den int8, sn uint32, rec *[abi.RecordSize]byte) abi.Errno {
+func (e *Env) RecordWrite(den int32, sn uint32, rec *[abi.RecordSize]byte) abi.Errno {
 	e.checkHeld("record_write", den, sn)
-	if err := e.b.Records.Write(den, sn, rec); err != nil {
+	if err := e.b.Records.Write(int8(den), sn, rec); err != nil {
 		return e.storageErrno("record_write", err)
 	}
 	e.wrote = true
 	return abi.OK
 }
 
-// checkHeld faults unless the instance holds the page of (den, sn).
-func (e *Env) checkHeld(what string, den int8, sn uint32) {
-	if !e.locked || e.held != (storage.PageKey{Den: den, Page: abi.Page(sn)}) {
+// checkHeld faults unless the instance holds the page of (den, sn); after
+// it, den is known to fit int8.
+func (e *Env) checkHeld(what string, den int32, sn uint32) {
+	if !e.holds(den, abi.Page(sn)) {
 		Faultf("%s(%d, %d) without its page lock", what, den, sn)
 	}
 }

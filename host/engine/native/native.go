@@ -22,7 +22,23 @@ func (Module) Instantiate(env *imports.Env, cfg abi.Config) (engine.Instance, er
 	if !cfg.Valid() {
 		return nil, fmt.Errorf("configure raida_id %d coin_id %d: %w", cfg.RaidaID, cfg.CoinID, abi.ErrBadConfig)
 	}
-	return &Instance{h: keyexchange.NewHandler(env, cfg)}, nil
+	return &Instance{h: keyexchange.NewHandler(host{env}, cfg)}, nil
+}
+
+// host is the module's view of env: the same imports, with den typed as
+// the module's request path types it.
+type host struct{ *imports.Env }
+
+func (h host) PageLock(den int8, page uint32) abi.Errno { return h.Env.PageLock(int32(den), page) }
+
+func (h host) PageUnlock(den int8, page uint32) abi.Errno { return h.Env.PageUnlock(int32(den), page) }
+
+func (h host) RecordRead(den int8, sn uint32, rec *[abi.RecordSize]byte) abi.Errno {
+	return h.Env.RecordRead(int32(den), sn, rec)
+}
+
+func (h host) RecordWrite(den int8, sn uint32, rec *[abi.RecordSize]byte) abi.Errno {
+	return h.Env.RecordWrite(int32(den), sn, rec)
 }
 
 // Close implements engine.Module.

@@ -73,42 +73,21 @@ func (h *hostState) record(ptr wasmtime.Val) *[abi.RecordSize]byte {
 	return (*[abi.RecordSize]byte)(h.view(ptr, wasmtime.ValI32(abi.RecordSize)))
 }
 
-// den converts a den argument like the wazero engine: a value no int8
-// holds is answered ErrNoRecord, like any other den outside -8..6, before
-// any other check.
-func den(v wasmtime.Val) (int8, bool) { return imports.Den(v.I32()) }
-
 var hostFuncs = map[string]hostFunc{
 	abi.ImportRandom: func(h *hostState, a []wasmtime.Val) int64 {
 		return int64(h.env.Random(h.view(a[0], a[1])))
 	},
 	abi.ImportPageLock: func(h *hostState, a []wasmtime.Val) int64 {
-		d, ok := den(a[0])
-		if !ok {
-			return int64(abi.ErrNoRecord)
-		}
-		return int64(h.env.PageLock(d, uint32(a[1].I32())))
+		return int64(h.env.PageLock(a[0].I32(), uint32(a[1].I32())))
 	},
 	abi.ImportPageUnlock: func(h *hostState, a []wasmtime.Val) int64 {
-		d, ok := den(a[0])
-		if !ok {
-			return int64(abi.ErrNoRecord)
-		}
-		return int64(h.env.PageUnlock(d, uint32(a[1].I32())))
+		return int64(h.env.PageUnlock(a[0].I32(), uint32(a[1].I32())))
 	},
 	abi.ImportRecordRead: func(h *hostState, a []wasmtime.Val) int64 {
-		d, ok := den(a[0])
-		if !ok {
-			return int64(abi.ErrNoRecord)
-		}
-		return int64(h.env.RecordRead(d, uint32(a[1].I32()), h.record(a[2])))
+		return int64(h.env.RecordRead(a[0].I32(), uint32(a[1].I32()), h.record(a[2])))
 	},
 	abi.ImportRecordWrite: func(h *hostState, a []wasmtime.Val) int64 {
-		d, ok := den(a[0])
-		if !ok {
-			return int64(abi.ErrNoRecord)
-		}
-		return int64(h.env.RecordWrite(d, uint32(a[1].I32()), h.record(a[2])))
+		return int64(h.env.RecordWrite(a[0].I32(), uint32(a[1].I32()), h.record(a[2])))
 	},
 	abi.ImportFileRead: func(h *hostState, a []wasmtime.Val) int64 {
 		n, e := h.env.FileRead(abi.Dir(a[0].I32()), h.view(a[1], a[2]), h.view(a[3], a[4]))

@@ -31,10 +31,6 @@ func record(mod api.Module, ptr uint64) *[abi.RecordSize]byte {
 
 func i32(v uint64) int32 { return int32(uint32(v)) }
 
-// den converts a den argument; a value no int8 holds is out of range like
-// any other invalid den.
-func den(v uint64) (int8, bool) { return imports.Den(i32(v)) }
-
 func errno(e abi.Errno) uint64 { return uint64(uint32(e)) }
 
 // instantiateImports defines the raidakx host module in rt. Each function
@@ -57,36 +53,16 @@ func instantiateImports(ctx context.Context, rt wazero.Runtime) error {
 		s[0] = errno(envOf(ctx).Random(view(mod, s[0], s[1])))
 	})
 	def(abi.ImportPageLock, func(ctx context.Context, mod api.Module, s []uint64) {
-		d, ok := den(s[0])
-		if !ok {
-			s[0] = errno(abi.ErrNoRecord)
-			return
-		}
-		s[0] = errno(envOf(ctx).PageLock(d, uint32(s[1])))
+		s[0] = errno(envOf(ctx).PageLock(i32(s[0]), uint32(s[1])))
 	})
 	def(abi.ImportPageUnlock, func(ctx context.Context, mod api.Module, s []uint64) {
-		d, ok := den(s[0])
-		if !ok {
-			s[0] = errno(abi.ErrNoRecord)
-			return
-		}
-		s[0] = errno(envOf(ctx).PageUnlock(d, uint32(s[1])))
+		s[0] = errno(envOf(ctx).PageUnlock(i32(s[0]), uint32(s[1])))
 	})
 	def(abi.ImportRecordRead, func(ctx context.Context, mod api.Module, s []uint64) {
-		d, ok := den(s[0])
-		if !ok {
-			s[0] = errno(abi.ErrNoRecord)
-			return
-		}
-		s[0] = errno(envOf(ctx).RecordRead(d, uint32(s[1]), record(mod, s[2])))
+		s[0] = errno(envOf(ctx).RecordRead(i32(s[0]), uint32(s[1]), record(mod, s[2])))
 	})
 	def(abi.ImportRecordWrite, func(ctx context.Context, mod api.Module, s []uint64) {
-		d, ok := den(s[0])
-		if !ok {
-			s[0] = errno(abi.ErrNoRecord)
-			return
-		}
-		s[0] = errno(envOf(ctx).RecordWrite(d, uint32(s[1]), record(mod, s[2])))
+		s[0] = errno(envOf(ctx).RecordWrite(i32(s[0]), uint32(s[1]), record(mod, s[2])))
 	})
 	def(abi.ImportFileRead, func(ctx context.Context, mod api.Module, s []uint64) {
 		n, e := envOf(ctx).FileRead(abi.Dir(i32(s[0])), view(mod, s[1], s[2]), view(mod, s[3], s[4]))
