@@ -58,13 +58,13 @@ type Pool struct {
 
 // slot holds one instance and its imports. Only the request that borrowed
 // it (or, after a fault, the goroutine replacing it) uses inst and env; mu
-// guards them against the watchdog.
+// guards them, started and interrupted against the watchdog.
 type slot struct {
-	mu      sync.Mutex
-	inst    engine.Instance
-	env     *imports.Env
-	started atomic.Int64 // UnixNano when the running call began, 0 when idle
-	timeout atomic.Bool  // the watchdog interrupted the running call
+	mu          sync.Mutex
+	inst        engine.Instance
+	env         *imports.Env
+	started     int64 // UnixNano when the running call began, 0 when none runs
+	interrupted bool  // the watchdog interrupted this instance
 }
 
 // New makes opts.Size instances of mod and returns the pool serving them.
@@ -107,9 +107,8 @@ func (p *Pool) fill(s *slot) error {
 		return fmt.Errorf("pool: instantiate: %w", err)
 	}
 	s.mu.Lock()
-	s.inst, s.env = inst, env
+	s.inst, s.env, s.interrupted = inst, env, false
 	s.mu.Unlock()
-	s.timeout.Store(false)
 	p.instances.Add(1)
 	return nil
 }
@@ -130,23 +129,38 @@ func (p *Pool) Serve(req, resp []byte) (int, error) {
 	}
 	defer func() { <-p.admit }()
 	s := <-p.idle
-	s.started.Store(time.Now().UnixNano())
+	s.mu.Lock()
+	s.started = time.Now().UnixNano()
+	s.mu.Unlock()
 	n, err := engine.Serve(s.inst, s.env, p.opts.Node, req, resp)
-	s.started.Store(0)
-	if err == nil {
-		if cerr := s.env.Commit(); cerr != nil {
-			p.logger.Error("commit failed; answering 252", "err", cerr)
+	s.mu.Lock()
+	s.started = 0
+	interrupted := s.interrupted
+	s.mu.Unlock()
+	// Changes are made durable before any answer, a 252 included: the
+	// writes a failed request completed are visible to the next one.
+	if cerr := s.env.Commit(); cerr != nil {
+		p.logger.Error("commit failed; answering 252", "err", cerr)
+		if err == nil {
 			n, err = abi.PutInternalError(resp, req, p.opts.Node.RaidaID), cerr
 		}
+	}
+	switch {
+	case err == nil && !interrupted:
 		p.served.Add(1)
 		p.idle <- s
-		return n, err
+		return n, nil
+	case err == nil:
+		// The call finished just as the watchdog struck: the answer is
+		// good, the instance is not.
+		p.served.Add(1)
+	default:
+		p.faults.Add(1)
+		if interrupted {
+			p.timeouts.Add(1)
+		}
+		p.logger.Warn("instance failed; replacing it", "err", err, "timeout", interrupted)
 	}
-	p.faults.Add(1)
-	if s.timeout.Load() {
-		p.timeouts.Add(1)
-	}
-	p.logger.Warn("instance failed; replacing it", "err", err, "timeout", s.timeout.Load())
 	p.instances.Add(-1)
 	p.wg.Add(1)
 	go p.replace(s)
@@ -186,12 +200,12 @@ func (p *Pool) watchdog() {
 			return
 		case now := <-tick.C:
 			for _, s := range p.slots {
-				if t := s.started.Load(); t != 0 && now.UnixNano()-t > int64(p.opts.RequestTimeout) {
-					s.mu.Lock()
-					s.timeout.Store(true)
+				s.mu.Lock()
+				if s.started != 0 && !s.interrupted && now.UnixNano()-s.started > int64(p.opts.RequestTimeout) {
+					s.interrupted = true
 					s.inst.Interrupt()
-					s.mu.Unlock()
 				}
+				s.mu.Unlock()
 			}
 		}
 	}

@@ -1,0 +1,146 @@
+package wasmtest
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/raidakx/raidakx/abi"
+)
+
+// EnvFaultyPath names an environment variable that, when set, is the
+// faulty module the tests use instead of building one.
+const EnvFaultyPath = "RAIDAKX_FAULTY_WASM"
+
+// The faulty module's behaviours, chosen by the command byte (request byte
+// 5) of a 32-byte request; host/engine/testdata/faulty/main.go documents
+// each one.
+const (
+	FaultyEcho         = 0 // answers status 250 (FaultyAnswer)
+	FaultyPanic        = 1 // Go panic
+	FaultyTrap         = 2 // out-of-bounds load: a WebAssembly trap, no Go panic
+	FaultyLoop         = 3 // logs FaultyLoopMessage, then loops forever
+	FaultyOutOfMemory  = 4 // allocates until the runtime dies
+	FaultyPanicLocked  = 5 // page_lock(1, 0), then Go panic
+	FaultyBadPointer   = 6 // page_lock(1, 0), record_read(1, 7, 0xfffffff0)
+	FaultyWriteThenDie = 7 // writes FaultyRecord as (1, 7) under the lock, unlocks, Go panic
+	FaultyKeepLock     = 8 // answers holding page_lock(1, 0)
+	FaultyShortAnswer  = 9 // returns a length of 5
+
+	// Misuse of an import with den D, the big-endian int32 in body bytes
+	// 0-3 (FaultyDenRequest). Each must trap; if the import returns, the
+	// module answers like FaultyEcho with the import's result as
+	// challenge bytes 0-3.
+	FaultyUnlockDen     = 10 // page_unlock(D, 0) holding no lock
+	FaultySecondLockDen = 11 // page_lock(1, 0), page_lock(D, 0)
+	FaultyBadPointerDen = 12 // page_lock(1, 0), record_read(D, 7, 0xfffffff0)
+
+	// FaultySlow is healthy but slow: it calls time_now until D
+	// microseconds have passed (D as above), then answers like
+	// FaultyEcho.
+	FaultySlow = 13
+
+	// FaultyAllImports is healthy and calls random, file_write of
+	// Keys/faulty.txt ("faulty file"), file_read of it and log, then
+	// answers like FaultyEcho.
+	FaultyAllImports = 14
+
+	FaultyLoopLocked = 15 // page_lock(1, 0), logs FaultyLoopMessage, loops forever
+	FaultyLockedRead = 16 // healthy: page_lock(1, 0), record_read(1, 7), page_unlock, answers like FaultyEcho
+)
+
+// FaultyLoopMessage is what FaultyLoop logs (level info) before looping.
+const FaultyLoopMessage = "faulty: looping"
+
+// The den, page and sn the faulty module locks, reads and writes.
+const (
+	FaultyDen  = 1
+	FaultyPage = 0
+	FaultySN   = 7
+)
+
+// FaultyRecord is the record behaviour FaultyWriteThenDie writes: AN
+// "faulty-record-07", MFS 0x5a.
+var FaultyRecord = [abi.RecordSize]byte{'f', 'a', 'u', 'l', 't', 'y', '-', 'r', 'e', 'c', 'o', 'r', 'd', '-', '0', '7', 0x5a}
+
+var (
+	faultyOnce  sync.Once
+	faultyBuilt string
+	faultyErr   error
+)
+
+// FaultyPath returns the path of the faulty module
+// (host/engine/testdata/faulty), building it once per test binary.
+func FaultyPath(tb testing.TB) string {
+	tb.Helper()
+	if p := os.Getenv(EnvFaultyPath); p != "" {
+		return p
+	}
+	faultyOnce.Do(func() {
+		var dir string
+		dir, faultyErr = os.MkdirTemp("", "raidakx-faulty")
+		if faultyErr != nil {
+			return
+		}
+		faultyBuilt = filepath.Join(dir, "faulty.wasm")
+		faultyErr = BuildFaulty(faultyBuilt)
+	})
+	if faultyErr != nil {
+		tb.Fatalf("build faulty module: %v", faultyErr)
+	}
+	return faultyBuilt
+}
+
+// BuildFaulty compiles the faulty module to out.
+func BuildFaulty(out string) error {
+	_, file, _, _ := runtime.Caller(0)
+	pkg := filepath.Join(filepath.Dir(file), "..", "..", "host", "engine", "testdata", "faulty")
+	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-o", out, ".")
+	cmd.Dir = pkg
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
+	cmd.Stderr = os.Stderr
+	return cmd.Run()
+}
+
+// FaultyAnswer writes into dst the answer of a healthy faulty instance to
+// req, a request of behaviour FaultyEcho, built the way the module builds
+// it: the node's raida_id, status 250, the response group, the echo bytes,
+// the first 16 body bytes as the challenge. It returns the length, 32.
+func FaultyAnswer(dst, req []byte, raidaID byte) int {
+	h := abi.ResponseHeader{
+		RaidaID: raidaID,
+		Status:  abi.StatusSuccess,
+		Group:   abi.ResponseGroup(req, raidaID),
+		Echo:    [2]byte{req[abi.OffEcho], req[abi.OffEcho+1]},
+	}
+	copy(h.Challenge[:], req[abi.HeaderSize:])
+	h.Encode(dst)
+	return abi.HeaderSize
+}
+
+// FaultyRequest returns a request for the faulty module: a valid header
+// for node cfg (router 1, group 0) whose command byte is behaviour, echo
+// bytes 30-31 echo, and a 16-byte body of 0x10, 0x11, ...
+func FaultyRequest(cfg abi.Config, behaviour byte, echo uint16) []byte {
+	h := abi.RequestHeader{Router: abi.Router, RaidaID: cfg.RaidaID, Command: behaviour, CoinID: cfg.CoinID, BodyLength: 18}
+	h.Nonce[6], h.Nonce[7] = byte(echo>>8), byte(echo)
+	req := make([]byte, abi.HeaderSize+18)
+	h.Encode(req)
+	for i := range 16 {
+		req[abi.HeaderSize+i] = 0x10 + byte(i)
+	}
+	req[len(req)-2], req[len(req)-1] = abi.TrailerByte, abi.TrailerByte
+	return req
+}
+
+// FaultyDenRequest returns FaultyRequest(cfg, behaviour, echo) with den as
+// body bytes 0-3, for behaviours FaultyUnlockDen to FaultySlow.
+func FaultyDenRequest(cfg abi.Config, behaviour byte, echo uint16, den int32) []byte {
+	req := FaultyRequest(cfg, behaviour, echo)
+	b := req[abi.HeaderSize:]
+	b[0], b[1], b[2], b[3] = byte(den>>24), byte(den>>16), byte(den>>8), byte(den)
+	return req
+}
