@@ -26,14 +26,17 @@ import (
 	"github.com/raidakx/raidakx/wasm/wasmtest"
 )
 
-var binary_ string // the raidakx binary built for these tests
+var (
+	binary_  string // the raidakx binary built for these tests
+	cacheDir string // compiled-module cache shared by the test servers
+)
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "raidakx-e2e")
 	if err != nil {
 		panic(err)
 	}
-	binary_ = filepath.Join(dir, "raidakx")
+	binary_, cacheDir = filepath.Join(dir, "raidakx"), filepath.Join(dir, "cache")
 	cmd := exec.Command("go", "build", "-o", binary_, "../cmd/raidakx")
 	cmd.Stderr = os.Stderr
 	if err := cmd.Run(); err != nil {
@@ -95,7 +98,12 @@ func readRecord(t *testing.T, root string, den int8, sn uint32) []byte {
 // 1 with records (1, 5) and (1, 7), the decryption coin, Keys/.
 func newRoot(t *testing.T) string {
 	t.Helper()
-	root := t.TempDir()
+	return newRootAt(t, t.TempDir())
+}
+
+// newRootAt is newRoot in the folder root.
+func newRootAt(t *testing.T, root string) string {
+	t.Helper()
 	for _, d := range []string{"Data/01/00", "coins", "Keys"} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o750); err != nil {
 			t.Fatal(err)
@@ -114,7 +122,7 @@ func newRoot(t *testing.T) string {
 	}
 	writeFile(t, filepath.Join(root, "coins", "02.5000.bin"), coin)
 	cfg := fmt.Sprintf("[server]\nraida_id = %d\ncoin_id = %d\nport = %d\nthreads = 8\nbackup_freq = 300\nsome_node_key = \"ignored\"\n"+
-		"instances = 2\nrequest_timeout = \"2s\"\n[other]\nx = 1\n", raidaID, coinID, freePort(t))
+		"instances = 2\nrequest_timeout = \"2s\"\ncache_dir = %q\n[other]\nx = 1\n", raidaID, coinID, freePort(t), cacheDir)
 	writeFile(t, filepath.Join(root, "config.toml"), []byte(cfg))
 	return root
 }
