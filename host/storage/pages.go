@@ -52,13 +52,34 @@ type PageStoreOptions struct {
 	// with dirty pages in it first waits for a write-back round.
 	CacheBytes int64
 	// WriteBack is the interval of the background write-back of dirty
-	// pages nobody committed (DefaultWriteBack when <= 0): the node's
-	// backup_freq. A change is on disk at most about this long after it
-	// was made, even without Commit.
+	// pages to their page files (DefaultWriteBack when <= 0): the node's
+	// backup_freq. A change is in its page file at most about this long
+	// after it was made, even without Commit; a committed change is
+	// durable in the journal before that.
 	WriteBack time.Duration
+	// JournalLimit is the size of the journal past which a commit round
+	// starts a write-back round, after which the journal is cut
+	// (DefaultJournalLimit when <= 0). It bounds the journal loosely:
+	// commits go on while pages are written back.
+	JournalLimit int64
 	// Logger receives the errors of background write-back rounds
 	// (slog.Default() when nil).
 	Logger *slog.Logger
+
+	hooks *pageHooks // tests only
+}
+
+// pageHooks let tests stop a store at chosen points.
+type pageHooks struct {
+	// flushing is called by a write-back round once it took its snapshot
+	// of the dirty pages, before it writes them.
+	flushing func()
+	// checkpoint is called by a write-back round once the pages are
+	// durable, before it cuts the journal; false skips the cut, as if the
+	// process died there.
+	checkpoint func() bool
+	// journalWrite replaces the write of journal batches.
+	journalWrite func(f *os.File, b []byte, off int64) (int, error)
 }
 
 // PageStats are the counters of a PageStore, for metrics.
@@ -66,57 +87,91 @@ type PageStats struct {
 	CacheHits       uint64        // Locks that found the page in the cache
 	CacheMisses     uint64        // Locks that had to read the page file (or found none)
 	Evictions       uint64        // pages dropped from the cache
-	CommitRounds    uint64        // sync rounds that served at least one Commit
-	WriteBackRounds uint64        // sync rounds nobody waited on (timer, memory pressure, Close)
+	CommitRounds    uint64        // journal rounds that served at least one Commit
+	WriteBackRounds uint64        // page write-back rounds (timer, journal size, memory pressure, Close)
 	PagesSynced     uint64        // page files written and synced
-	SyncErrors      uint64        // rounds in which some page could not be made durable
-	LastSync        time.Duration // duration of the last round that synced pages
-	TotalSync       time.Duration // total duration of the rounds that synced pages
+	SyncErrors      uint64        // rounds in which some record or page could not be made durable
+	JournalBytes    uint64        // bytes appended to the journal and synced
+	JournalSyncs    uint64        // journal appends synced (one per journal round that had records)
+	LastSync        time.Duration // duration of the last sync: a journal append or a page write-back
+	TotalSync       time.Duration // total duration of the journal appends and page write-backs
 	CachedPages     int           // pages in memory now
 	CachedBytes     int64         // their bytes
-	DirtyPages      int           // pages changed and not yet durable
+	DirtyPages      int           // pages changed and not yet written back to their page files
 }
 
 // PageStore is the coin database of a RAIDA data root: the page files of
 // DATAROOT/Data, byte-compatible with the node's own layout
 // (Data/{den:02x}/{page>>8:02x}/{page:04x}.bin). It implements Records
-// with an on-demand, memory-bounded page cache and group commit. Every
-// file access goes through an os.Root opened on DATAROOT/Data.
+// with an on-demand, memory-bounded page cache and group commit.
+//
+// Durability comes from a write-ahead journal, DATAROOT/raidakx.journal
+// (format in journal.go): Commit appends the records changed since the
+// previous commit round to it and syncs that one file, shared by every
+// concurrent caller. The page files are written back in the background
+// (temporary file, sync, rename, folder sync) every WriteBack interval,
+// when the journal grows past JournalLimit, when the cache needs to evict
+// dirty pages, and at Close; once a write-back has made durable every page
+// that a part of the journal covers, that part is dropped. OpenPageStore
+// replays the journal that a store which was not closed left, and Close
+// writes every page back and removes the journal, so that after a clean
+// stop the data root holds exactly the node's files, up to date. Every
+// file access goes through an os.Root opened on DATAROOT or DATAROOT/Data.
 //
 // A page file that does not exist reads as all zero records; it is created
-// by the first write of the page that reaches the disk.
+// by the first write-back of the page.
 type PageStore struct {
-	dir   string   // DATAROOT/Data, for messages
-	root  *os.Root // DATAROOT/Data
-	limit int64
-	every time.Duration
-	log   *slog.Logger
+	dir    string   // DATAROOT/Data, for messages
+	jpath  string   // DATAROOT/raidakx.journal, for messages
+	top    *os.Root // DATAROOT, for the journal
+	root   *os.Root // DATAROOT/Data
+	limit  int64
+	every  time.Duration
+	jlimit int64
+	log    *slog.Logger
+	hooks  *pageHooks
 
 	mu     sync.Mutex
 	pages  map[PageKey]*page
-	lru    list.List // evictable pages (unlocked, clean, loaded), most recent first
-	cached int64     // bytes of loaded pages
-	dirty  map[*page]struct{}
-	next   *round // the sync round that has not started yet
-	closed bool
+	lru    list.List          // evictable pages (unlocked, clean, journaled, loaded), most recent first
+	cached int64              // bytes of loaded pages
+	dirty  map[*page]struct{} // pages whose page file is older than the cache
+	// Pages with records changed since the last journal round took them
+	// (page.changed not zero).
+	unjournaled map[*page]struct{}
+	jnext       *round // the commit round that has not started yet
+	jcur        *round // the journal round in progress, if any
+	wnext       *round // the write-back round that has not started yet
+	closed      bool
+	crashed     bool // crash: stop without the final rounds (tests)
 
-	kick     chan struct{} // wakes the committer
+	jkick    chan struct{} // wakes the journaler
+	wkick    chan struct{} // wakes the write-back goroutine
 	closing  chan struct{} // closed by Close
-	stopped  chan struct{} // closed by the committer when it exits
-	finalErr error         // the final round's error, set before stopped
+	jstopped chan struct{} // closed by the journaler when it exits
+	wstopped chan struct{} // closed by the write-back goroutine when it exits
+	finalErr error         // the final write-back's error, set before wstopped
 
-	// Used by the committer goroutine only.
+	// jmu serializes the journal rounds and guards j. A round holds it
+	// from its snapshot of the changed records until their append is
+	// synced, so rounds append in the order of their snapshots.
+	jmu sync.Mutex
+	j   *journal
+
+	// Used by the write-back goroutine only (and by OpenPageStore before
+	// it starts).
 	knownDirs map[string]bool
 
 	hits, misses, evictions      atomic.Uint64
 	commitRounds, writeBackRound atomic.Uint64
 	pagesSynced, syncErrors      atomic.Uint64
+	journalBytes, journalSyncs   atomic.Uint64
 	lastSync, totalSync          atomic.Int64
 }
 
 // page is one cached page. Its lock is the page lock of Records; its data
-// has a mutex of its own so that the committer can copy a dirty page
-// without waiting for a caller that holds the page lock.
+// has a mutex of its own so that the journal and write-back rounds can copy
+// a changed page without waiting for a caller that holds the page lock.
 type page struct {
 	key  PageKey
 	lock sync.Mutex // Records.Lock / Unlock
@@ -126,6 +181,9 @@ type page struct {
 	elem    *list.Element // in PageStore.lru, or nil
 	loaded  bool          // data is set and counted in PageStore.cached
 	version uint64        // bumped by every Write that changed data
+	// Records changed since the last journal round took them: bit i%64
+	// of changed[i/64] for record i of the page.
+	changed [abi.RecordsPerPage / 64]uint64
 
 	dmu  sync.Mutex
 	data []byte // PageFileSize bytes once loaded; never reset
@@ -135,12 +193,22 @@ type page struct {
 // dataRoot/Data when it is missing, and starts its background write-back.
 // dataRoot/Data itself may be a symbolic link (e.g. to another disk); no
 // access reaches outside it.
+//
+// When dataRoot holds the journal of a store that was not closed, its
+// records are applied to the pages, the pages written back durably and
+// the journal emptied before OpenPageStore returns; a journal it cannot
+// replay, or pages it cannot write back, make it fail and leave the
+// journal in place. The journal ends at its first torn batch, the trace
+// of a crash during an append that nobody was told had succeeded.
 func OpenPageStore(dataRoot string, opts PageStoreOptions) (*PageStore, error) {
 	if opts.CacheBytes <= 0 {
 		opts.CacheBytes = DefaultCacheBytes
 	}
 	if opts.WriteBack <= 0 {
 		opts.WriteBack = DefaultWriteBack
+	}
+	if opts.JournalLimit <= 0 {
+		opts.JournalLimit = DefaultJournalLimit
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -149,38 +217,56 @@ func OpenPageStore(dataRoot string, opts PageStoreOptions) (*PageStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: open data root: %w", err)
 	}
-	defer top.Close()
 	switch err := top.Mkdir("Data", dirPerm); {
 	case err == nil:
 		if err := syncDir(top, "."); err != nil {
+			top.Close()
 			return nil, fmt.Errorf("storage: create %s/Data: %w", dataRoot, err)
 		}
 	case !errors.Is(err, fs.ErrExist):
+		top.Close()
 		return nil, fmt.Errorf("storage: create %s/Data: %w", dataRoot, err)
 	}
 	dir := filepath.Join(dataRoot, "Data")
 	root, err := os.OpenRoot(dir)
 	if err != nil {
+		top.Close()
 		return nil, fmt.Errorf("storage: open coin database: %w", err)
 	}
 	s := &PageStore{
-		dir:       dir,
-		root:      root,
-		limit:     opts.CacheBytes,
-		every:     opts.WriteBack,
-		log:       opts.Logger,
-		pages:     map[PageKey]*page{},
-		dirty:     map[*page]struct{}{},
-		kick:      make(chan struct{}, 1),
-		closing:   make(chan struct{}),
-		stopped:   make(chan struct{}),
-		knownDirs: map[string]bool{},
+		dir:         dir,
+		jpath:       filepath.Join(dataRoot, journalName),
+		top:         top,
+		root:        root,
+		limit:       opts.CacheBytes,
+		every:       opts.WriteBack,
+		jlimit:      opts.JournalLimit,
+		log:         opts.Logger,
+		hooks:       opts.hooks,
+		pages:       map[PageKey]*page{},
+		dirty:       map[*page]struct{}{},
+		unjournaled: map[*page]struct{}{},
+		jkick:       make(chan struct{}, 1),
+		wkick:       make(chan struct{}, 1),
+		closing:     make(chan struct{}),
+		jstopped:    make(chan struct{}),
+		wstopped:    make(chan struct{}),
+		knownDirs:   map[string]bool{},
 	}
-	if err := s.removeStaleTemps(); err != nil {
+	err = s.removeStaleTemps()
+	if err == nil {
+		err = s.openJournal()
+	}
+	if err != nil {
 		root.Close()
+		top.Close()
 		return nil, err
 	}
-	go s.run()
+	if s.hooks != nil && s.hooks.journalWrite != nil {
+		s.j.write = s.hooks.journalWrite
+	}
+	go s.runJournal()
+	go s.runWriteBack()
 	return s, nil
 }
 
@@ -191,7 +277,7 @@ func pagePath(key PageKey) string {
 
 // pageTemp returns the temporary file a page is written to before it is
 // renamed over pagePath(key): a hidden name in the same folder, which the
-// committer alone uses.
+// write-back goroutine alone uses.
 func pageTemp(key PageKey) string {
 	return fmt.Sprintf("%02x/%02x/.%04x.bin.tmp", uint8(key.Den), key.Page>>8, key.Page)
 }
@@ -248,11 +334,11 @@ func (s *PageStore) Lock(den int8, pg uint32) error {
 		s.mu.Unlock()
 		return ErrClosed
 	}
-	if s.cached > s.limit && len(s.dirty) > 0 {
+	if s.cached > s.limit && s.pinnedLocked() {
 		// Over the memory bound because of dirty pages: write them back
 		// (making them evictable) before caching one more. The round's
 		// outcome does not matter here; a failure is logged by it.
-		r := s.joinLocked(false)
+		r := s.joinWriteBackLocked()
 		s.mu.Unlock()
 		<-r.done
 		s.mu.Lock()
@@ -351,32 +437,41 @@ func (s *PageStore) Unlock(den int8, pg uint32) {
 func (s *PageStore) unpin(p *page) {
 	s.mu.Lock()
 	p.refs--
-	if p.refs == 0 {
-		s.releaseLocked(p)
-	}
+	s.settleLocked(p)
 	s.evictLocked()
-	if s.cached > s.limit && len(s.dirty) > 0 && !s.closed {
-		s.wake() // dirty pages keep the cache over its bound
+	if s.cached > s.limit && s.pinnedLocked() && !s.closed {
+		s.wakeWriteBack() // dirty pages keep the cache over its bound
 	}
 	s.mu.Unlock()
 }
 
-// releaseLocked files a page nobody holds: a clean cached page becomes
-// evictable, a page never loaded is forgotten, a dirty page waits for the
-// committer. The caller holds s.mu.
-func (s *PageStore) releaseLocked(p *page) {
+// settleLocked files a page, unless someone holds it or it is evictable
+// already: a page never loaded is forgotten, a clean page whose changes
+// are all journaled becomes evictable, a dirty or unjournaled page waits
+// for the journal and write-back rounds (which settle it again). The
+// caller holds s.mu.
+//
+// A page with unjournaled records stays cached even when its page file is
+// up to date: the next journal round reads the records from it.
+func (s *PageStore) settleLocked(p *page) {
+	if p.refs > 0 || p.elem != nil {
+		return
+	}
+	_, dirty := s.dirty[p]
+	_, unjournaled := s.unjournaled[p]
 	switch {
 	case !p.loaded:
 		delete(s.pages, p.key)
-	case s.isDirtyLocked(p):
+	case dirty || unjournaled:
 	default:
 		p.elem = s.lru.PushFront(p)
 	}
 }
 
-func (s *PageStore) isDirtyLocked(p *page) bool {
-	_, ok := s.dirty[p]
-	return ok
+// pinnedLocked reports whether some pages cannot be evicted until a
+// write-back round. The caller holds s.mu.
+func (s *PageStore) pinnedLocked() bool {
+	return len(s.dirty) > 0 || len(s.unjournaled) > 0
 }
 
 // evictLocked drops least recently used clean pages while the cache is over
@@ -428,7 +523,8 @@ func (s *PageStore) Read(den int8, sn uint32, rec *Record) error {
 }
 
 // Write implements Records. The caller holds the page lock. The change is
-// in the cache when Write returns, and durable after the next Commit.
+// in the cache when Write returns, durable (in the journal) after the next
+// Commit, and in the page file after the next write-back.
 func (s *PageStore) Write(den int8, sn uint32, rec *Record) error {
 	p, off, err := s.record(den, sn, true)
 	if err != nil {
@@ -442,11 +538,15 @@ func (s *PageStore) Write(den int8, sn uint32, rec *Record) error {
 	}
 	copy(dst, rec[:])
 	p.dmu.Unlock()
-	// The version is bumped after the data changed: a committer that read
-	// the version before copying the data has a copy at least that new.
+	// The version and the changed bit are set after the data changed: a
+	// write-back that read the version before copying the data has a copy
+	// at least that new, and so has a journal round that took the bit.
+	i := sn % abi.RecordsPerPage
 	s.mu.Lock()
 	p.version++
 	s.dirty[p] = struct{}{}
+	p.changed[i/64] |= 1 << (i % 64)
+	s.unjournaled[p] = struct{}{}
 	s.mu.Unlock()
 	return nil
 }
@@ -461,6 +561,8 @@ func (s *PageStore) Stats() PageStats {
 		WriteBackRounds: s.writeBackRound.Load(),
 		PagesSynced:     s.pagesSynced.Load(),
 		SyncErrors:      s.syncErrors.Load(),
+		JournalBytes:    s.journalBytes.Load(),
+		JournalSyncs:    s.journalSyncs.Load(),
 		LastSync:        time.Duration(s.lastSync.Load()),
 		TotalSync:       time.Duration(s.totalSync.Load()),
 	}

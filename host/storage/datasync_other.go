@@ -1,0 +1,9 @@
+//go:build !linux
+
+package storage
+
+import "os"
+
+// datasync makes f's data durable: fsync, where fdatasync is not known to
+// be available.
+func datasync(f *os.File) error { return f.Sync() }
