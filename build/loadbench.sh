@@ -17,16 +17,17 @@ port=$((20000 + RANDOM % 20000))
 
 rss() { awk '/VmRSS/ {print $2 " KiB"}' /proc/$1/status; }
 
-# start ENGINE: serve a fresh data root, print ms from exec to first answer.
+# start ENGINE: serve a fresh data root; sets pid and startup_ms (from
+# exec to the first answered request).
 start() {
 	rm -rf "$work/root"
 	$bin init -port $port "$work/root" >/dev/null
 	sed -i "s/^engine = .*/engine = \"$1\"/; s|^cache_dir = .*|cache_dir = \"$work/cache-$1\"|" "$work/root/config.toml"
 	local t0=$(date +%s%N)
-	$bin serve -config "$work/root/config.toml" 2>"$work/serve-$1.log" &
+	$bin serve -config "$work/root/config.toml" >/dev/null 2>"$work/serve-$1.log" &
 	pid=$!
 	until $bin client -root "$work/root" -timeout 20ms echo >/dev/null 2>&1; do :; done
-	echo $(( ($(date +%s%N) - t0) / 1000000 ))
+	startup_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 }
 
 stop() { kill -INT $pid; wait $pid; }
@@ -34,8 +35,8 @@ stop() { kill -INT $pid; wait $pid; }
 for e in $engines; do
 	echo "== engine $e"
 	rm -rf "$work/cache-$e"
-	echo "start to first answer, cache cold: $(start $e) ms"; stop
-	echo "start to first answer, cache warm: $(start $e) ms, RSS $(rss $pid)"
+	start $e; echo "start to first answer, cache cold: $startup_ms ms"; stop
+	start $e; echo "start to first answer, cache warm: $startup_ms ms, RSS $(rss $pid)"
 	for net in udp tcp; do
 		for cmd in 44 echo 42 43 41 45; do
 			echo "-- $net $cmd type 1, 16 clients, ${secs}s"

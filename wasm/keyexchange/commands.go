@@ -84,7 +84,7 @@ func (h *Handler) encryptKey(r *request, out []byte) (abi.Status, int) {
 	// Block = K(8) || den || sn(4, as sent) || R(2) || FF. Random bytes
 	// are drawn only now that every check has passed.
 	var block [16]byte
-	var draw [10]byte
+	draw := &h.scratch.draw
 	if L == bodyEncryptShort {
 		if e := h.host.Random(draw[:10]); e != abi.OK {
 			return h.hostFailed("random", e), 0
@@ -103,7 +103,7 @@ func (h *Handler) encryptKey(r *request, out []byte) (abi.Status, int) {
 	block[15] = 0xff
 	var an [16]byte
 	copy(an[:], rec[:16])
-	xorCTR(&an, r.iv, 0, out[:16], block[:])
+	h.ciphers.xorCTR(h.ciphers.get(&an), r.iv, 0, out[:16], block[:])
 	return abi.StatusNoError, 16
 }
 
@@ -119,14 +119,13 @@ func (h *Handler) decryptRaidaKey(r *request, out []byte) (abi.Status, int) {
 		return abi.StatusCoinsNotDiv, 0
 	}
 	p := r.payload
-	var name [32]byte
-	var coin [coinFileSize + 1]byte // one more, to see a file that is too long
+	name, coin := &h.scratch.name, &h.scratch.coin
 	n, e := h.host.FileRead(abi.DirCoins, abi.AppendCoinFileName(name[:0], int8(p[0]), binary.BigEndian.Uint32(p[1:5])), coin[:])
 	if e != abi.OK || n != coinFileSize || binary.BigEndian.Uint16(coin[2:4]) != h.cfg.CoinID {
 		return abi.StatusCoinLoad, 0
 	}
 	mfs := h.mfs()
-	var ciphers [abi.RaidaCount]cipher.Block // one per RAIDA index, made on first use
+	var keys [abi.RaidaCount]cipher.Block // one per RAIDA index, made on first use
 	count := (L - decryptFixed) / decryptRecordSize
 	for i := range count {
 		rec := p[5+decryptRecordSize*i : 5+decryptRecordSize*(i+1)]
@@ -135,11 +134,11 @@ func (h *Handler) decryptRaidaKey(r *request, out []byte) (abi.Status, int) {
 		if index >= abi.RaidaCount || split > 1 || !abi.RecordExists(den, sn) {
 			continue
 		}
-		if ciphers[index] == nil {
-			ciphers[index], _ = aes.NewCipher(coin[coinFileANs+16*int(index) : coinFileANs+16*int(index)+16])
+		if keys[index] == nil {
+			keys[index], _ = aes.NewCipher(coin[coinFileANs+16*int(index) : coinFileANs+16*int(index)+16])
 		}
 		var key [16]byte
-		xorCTRBlock(ciphers[index], r.iv, 0, key[:], rec[10:26])
+		h.ciphers.xorCTR(keys[index], r.iv, 0, key[:], rec[10:26])
 		if key[15] != 0xff || key[8] != rec[5] || [4]byte(key[9:13]) != [4]byte(rec[6:10]) {
 			continue
 		}
@@ -158,12 +157,12 @@ func (h *Handler) replaceHalf(den int8, sn uint32, split byte, half []byte, mfs 
 	if e := h.host.PageLock(den, page); e != abi.OK {
 		return h.hostFailed("page_lock", e)
 	}
-	var rec [abi.RecordSize]byte
-	e := h.host.RecordRead(den, sn, &rec)
+	rec := &h.scratch.rec
+	e := h.host.RecordRead(den, sn, rec)
 	if e == abi.OK {
 		copy(rec[8*int(split):], half)
 		rec[16] = mfs
-		e = h.host.RecordWrite(den, sn, &rec)
+		e = h.host.RecordWrite(den, sn, rec)
 	}
 	if u := h.host.PageUnlock(den, page); e == abi.OK {
 		e = u
@@ -191,10 +190,10 @@ func (h *Handler) postKey(r *request, out []byte) (abi.Status, int) {
 	if ks+kl > keySpaceSize {
 		return abi.StatusInvalidKeyLength, 0
 	}
-	var file [5 + keySpaceSize]byte
+	file := &h.scratch.file
 	copy(file[0:5], p[32:37])
 	copy(file[5:], p[keySpaceStart+ks:keySpaceStart+ks+kl])
-	var name [2 * keyIDSize]byte
+	name := &h.scratch.name
 	hex.Encode(name[:], p[:keyIDSize])
 	if e := h.host.FileWrite(abi.DirKeys, name[:], file[:5+kl]); e != abi.OK {
 		h.host.Log(abi.LogWarn, []byte("post key: "+e.Error()))
@@ -208,7 +207,7 @@ func (h *Handler) getKey(r *request, out []byte) (abi.Status, int) {
 	if len(r.payload)+abi.ChallengeSize+2 != bodyGetKey {
 		return abi.StatusInvalidPacketLength, 0
 	}
-	var name [2 * keyIDSize]byte
+	name := &h.scratch.name
 	hex.Encode(name[:], r.payload[:keyIDSize])
 	n, e := h.host.FileRead(abi.DirKeys, name[:], out[:maxKeyRead])
 	if e != abi.OK {

@@ -1,6 +1,7 @@
 package keyexchange
 
 import (
+	"crypto/cipher"
 	"encoding/binary"
 	"hash/crc32"
 
@@ -10,9 +11,23 @@ import (
 // Handler answers request packets. It keeps per-request scratch space, so
 // one Handler serves one request at a time.
 type Handler struct {
-	host Host
-	cfg  abi.Config
-	body [0xffff]byte // decrypted body; the request buffer stays as received
+	host    Host
+	cfg     abi.Config
+	ciphers ciphers
+	req     request
+	scratch scratch
+	body    [0xffff]byte // decrypted body; the request buffer stays as received
+}
+
+// scratch is working space for one request. A buffer handed to an import
+// through the Host interface escapes to the heap, so a local array would
+// be allocated on every request; these are allocated once.
+type scratch struct {
+	rec  [abi.RecordSize]byte
+	draw [10]byte
+	name [32]byte
+	coin [coinFileSize + 1]byte // one more, to see a file that is too long
+	file [5 + keySpaceSize]byte
 }
 
 // NewHandler returns a Handler for the node cfg, using host's imports.
@@ -23,9 +38,10 @@ func NewHandler(host Host, cfg abi.Config) *Handler {
 // request is one request being handled.
 type request struct {
 	hdr     abi.RequestHeader
-	iv      [16]byte // initial counter block
-	an      [16]byte // type 1: the encryption coin's AN, read once
-	payload []byte   // decrypted body after the challenge, before the trailer
+	iv      [16]byte     // initial counter block
+	an      [16]byte     // type 1: the encryption coin's AN, read once
+	anBlock cipher.Block // type 1: its cipher
+	payload []byte       // decrypted body after the challenge, before the trailer
 }
 
 // outcome is what a request produced.
@@ -44,10 +60,11 @@ func (h *Handler) Handle(req, resp []byte) int {
 		return 0
 	}
 	start := h.host.TimeNow()
-	var r request
+	r := &h.req
+	*r = request{}
 	r.hdr, _ = abi.DecodeRequestHeader(req)
 	r.iv = r.hdr.CounterBlock()
-	out := h.process(req, &r, resp[abi.HeaderSize:abi.ResponseCap-2])
+	out := h.process(req, r, resp[abi.HeaderSize:abi.ResponseCap-2])
 
 	rh := abi.ResponseHeader{
 		RaidaID: h.cfg.RaidaID,
@@ -69,7 +86,7 @@ func (h *Handler) Handle(req, resp []byte) int {
 		if r.hdr.EncryptionType == abi.EncryptionAN {
 			// Continue the keystream after the blocks the request body used.
 			used := (uint64(r.hdr.BodyLength) - 2 + 15) / 16
-			xorCTR(&r.an, r.iv, used, payload, payload)
+			h.ciphers.xorCTR(r.anBlock, r.iv, used, payload, payload)
 		}
 		n += out.payloadBytes
 		resp[n], resp[n+1] = abi.TrailerByte, abi.TrailerByte
@@ -116,6 +133,7 @@ func (h *Handler) process(req []byte, r *request, out []byte) outcome {
 			return outcome{status: st}
 		}
 		copy(r.an[:], rec[:16])
+		r.anBlock = h.ciphers.get(&r.an)
 	default:
 		return outcome{status: abi.StatusInvalidEncryptionCode}
 	}
@@ -136,7 +154,7 @@ func (h *Handler) process(req []byte, r *request, out []byte) outcome {
 	}
 	body := h.body[:L-2]
 	if hdr.EncryptionType == abi.EncryptionAN {
-		xorCTR(&r.an, r.iv, 0, body, raw[:L-2])
+		h.ciphers.xorCTR(r.anBlock, r.iv, 0, body, raw[:L-2])
 	} else {
 		copy(body, raw)
 	}
@@ -164,7 +182,8 @@ func (h *Handler) readRecord(den int8, sn uint32) (rec [abi.RecordSize]byte, st 
 	if e := h.host.PageLock(den, page); e != abi.OK {
 		return rec, h.hostFailed("page_lock", e)
 	}
-	e := h.host.RecordRead(den, sn, &rec)
+	e := h.host.RecordRead(den, sn, &h.scratch.rec)
+	rec = h.scratch.rec
 	if u := h.host.PageUnlock(den, page); e == abi.OK {
 		e = u
 	}
