@@ -24,7 +24,7 @@ type Config struct {
 	RaidaID    int      `toml:"raida_id"`
 	CoinID     int      `toml:"coin_id"`
 	Port       int      `toml:"port"`
-	Threads    int      `toml:"threads"`     // UDP receive goroutines; default Instances
+	Threads    int      `toml:"threads"`     // UDP receive goroutines; default DefaultThreads
 	BackupFreq Duration `toml:"backup_freq"` // seconds; bound on write-back of unsynced pages
 
 	// raidakx's keys.
@@ -39,11 +39,16 @@ type Config struct {
 	MaxConnections int      `toml:"max_connections"` // open TCP connections, default 512
 	MaxQueue       int      `toml:"max_queue"`       // requests waiting for an instance, default 256
 	IOTimeout      Duration `toml:"io_timeout"`      // TCP read+write of one request, default 5s
+	GoMemoryLimit  Size     `toml:"go_memory_limit"` // the runtime's soft heap limit, default 64 MiB
 }
 
 // Defaults.
 const (
-	DefaultListen         = "127.0.0.1"
+	DefaultListen = "127.0.0.1"
+	// DefaultThreads UDP receive goroutines: a goroutine waits with its
+	// request for the group commit, so their number bounds how many
+	// datagrams one sync round can acknowledge.
+	DefaultThreads        = 64
 	DefaultRequestTimeout = time.Second
 	DefaultMemoryLimit    = 64 << 20
 	DefaultPageCache      = 64 << 20
@@ -51,6 +56,11 @@ const (
 	DefaultMaxConnections = 512
 	DefaultMaxQueue       = 256
 	DefaultIOTimeout      = 5 * time.Second
+	// DefaultGoMemoryLimit is the Go runtime's soft limit (GOMEMLIMIT):
+	// above it the collector runs sooner and returns freed memory to the
+	// system. Instance memories live in the Go heap; without a limit the
+	// heap doubles before a collection and RSS with it.
+	DefaultGoMemoryLimit = 64 << 20
 )
 
 type file struct {
@@ -83,7 +93,7 @@ func (c *Config) setDefaults(dataRoot string) {
 		c.Instances = runtime.NumCPU()
 	}
 	if c.Threads <= 0 {
-		c.Threads = c.Instances
+		c.Threads = max(DefaultThreads, c.Instances)
 	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = Duration(DefaultRequestTimeout)
@@ -102,6 +112,9 @@ func (c *Config) setDefaults(dataRoot string) {
 	}
 	if c.MaxQueue == 0 {
 		c.MaxQueue = DefaultMaxQueue
+	}
+	if c.GoMemoryLimit == 0 {
+		c.GoMemoryLimit = DefaultGoMemoryLimit
 	}
 	if c.IOTimeout == 0 {
 		c.IOTimeout = Duration(DefaultIOTimeout)
@@ -180,7 +193,7 @@ func (s *Size) UnmarshalTOML(v any) error {
 			if num, ok := strings.CutSuffix(v, u.suffix); ok {
 				n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
 				if err != nil {
-					return fmt.Errorf("size %q: %w", v, err)
+					return fmt.Errorf("size %q: want a number with KiB, MiB or GiB", v)
 				}
 				*s = Size(n * u.mult)
 				return nil

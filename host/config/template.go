@@ -14,7 +14,7 @@ func Template(raidaID, coinID, port int) string {
 raida_id = %d          # this node's RAIDA id, 0..24
 coin_id = %d           # coin id every request must carry
 port = %d              # TCP and UDP
-threads = 0            # UDP receive goroutines; 0: as many as instances
+threads = 0            # UDP receive goroutines (each waits with its request for the sync); 0: 64
 backup_freq = 300      # seconds: the longest an unsynced page waits for write-back
 
 # raidakx
@@ -28,6 +28,7 @@ page_cache = "64MiB"   # memory for cached pages (locked and unsynced pages may 
 max_connections = 512  # open TCP connections; more are closed at once
 max_queue = 256        # requests waiting for an instance; more are answered 252
 io_timeout = "5s"      # to receive a whole TCP request and send its answer
+go_memory_limit = "64MiB" # soft heap limit of the Go runtime (GOMEMLIMIT, if set, wins)
 # metrics_listen = "127.0.0.1:9114"  # Prometheus /metrics; off when absent
 `, raidaID, coinID, port), "\n")
 }

@@ -28,8 +28,9 @@ type Backend struct {
 	Random  io.Reader        // random import; crypto/rand.Reader in production
 	Clock   func() time.Time // time_now import; time.Now in production
 	Logger  *slog.Logger     // log import; slog.Default() when nil
-	// Commit, when set, makes every record write so far durable; Env.Commit
-	// calls it after a request that wrote records.
+	// Commit, when set, makes every record write so far durable; the pool
+	// calls it after a request that wrote records (Env.TakeWrote), before
+	// answering. Concurrent calls share one sync (group commit).
 	Commit func() error
 }
 
@@ -192,16 +193,13 @@ func (e *Env) Release() {
 	}
 }
 
-// Commit makes the records this instance wrote since the last Commit
-// durable, sharing the sync with concurrent callers (group commit). A host
-// calls it after each request and before sending the response; files are
-// durable when file_write returns.
-func (e *Env) Commit() error {
-	if !e.wrote || e.b.Commit == nil {
-		return nil
-	}
+// TakeWrote reports whether the instance wrote a record since the last
+// call, and forgets it. A host that sees true makes the writes durable
+// (Backend.Commit) before it answers the request.
+func (e *Env) TakeWrote() bool {
+	w := e.wrote
 	e.wrote = false
-	return e.b.Commit()
+	return w
 }
 
 // storageErrno maps a storage error to an errno, logging the unexpected

@@ -137,34 +137,46 @@ func (p *Pool) Serve(req, resp []byte) (int, error) {
 	s.started = 0
 	interrupted := s.interrupted
 	s.mu.Unlock()
-	// Changes are made durable before any answer, a 252 included: the
-	// writes a failed request completed are visible to the next one.
-	if cerr := s.env.Commit(); cerr != nil {
-		p.logger.Error("commit failed; answering 252", "err", cerr)
-		if err == nil {
-			n, err = abi.PutInternalError(resp, req, p.opts.Node.RaidaID), cerr
-		}
-	}
+	wrote := s.env.TakeWrote()
 	switch {
 	case err == nil && !interrupted:
 		p.served.Add(1)
+		// The instance goes back before the commit, so that requests
+		// waiting for the same sync round are not limited to the number
+		// of instances.
 		p.idle <- s
-		return n, nil
 	case err == nil:
 		// The call finished just as the watchdog struck: the answer is
 		// good, the instance is not.
 		p.served.Add(1)
+		p.discard(s)
 	default:
 		p.faults.Add(1)
 		if interrupted {
 			p.timeouts.Add(1)
 		}
 		p.logger.Warn("instance failed; replacing it", "err", err, "timeout", interrupted)
+		p.discard(s)
 	}
+	// Changes are durable before any answer, a 252 included: the writes a
+	// failed request completed are visible to the next one.
+	if wrote && p.opts.Backend.Commit != nil {
+		if cerr := p.opts.Backend.Commit(); cerr != nil {
+			p.logger.Error("commit failed; answering 252", "err", cerr)
+			if err == nil {
+				n, err = abi.PutInternalError(resp, req, p.opts.Node.RaidaID), cerr
+			}
+		}
+	}
+	return n, err
+}
+
+// discard takes s out of service and replaces its instance in the
+// background.
+func (p *Pool) discard(s *slot) {
 	p.instances.Add(-1)
 	p.wg.Add(1)
 	go p.replace(s)
-	return n, err
 }
 
 // replace discards s's instance and makes a new one, retrying with backoff

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -20,7 +21,7 @@ func runServe(args []string) int {
 	cfgPath := fs.String("config", "", "the data root's config.toml (required); its folder is the data root")
 	wasmPath := fs.String("wasm", defaultWasm(), "module file")
 	logJSON := fs.Bool("log-json", false, "log JSON lines instead of text")
-	debug := fs.Bool("debug", false, "log debug messages")
+	debugLog := fs.Bool("debug", false, "log debug messages")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -29,7 +30,7 @@ func runServe(args []string) int {
 		return 2
 	}
 	level := slog.LevelInfo
-	if *debug {
+	if *debugLog {
 		level = slog.LevelDebug
 	}
 	var h slog.Handler = slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})
@@ -43,6 +44,9 @@ func runServe(args []string) int {
 	if err != nil {
 		logger.Error("cannot start", "err", err)
 		return 1
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(int64(cfg.GoMemoryLimit))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

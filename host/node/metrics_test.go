@@ -1,0 +1,43 @@
+package node_test
+
+import (
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/raidakx/raidakx/host/client"
+)
+
+// TestMetrics serves metrics_listen and checks that a request shows up in
+// the counters by command and status, with the pool and page-cache series.
+func TestMetrics(t *testing.T) {
+	root := newRoot(t)
+	port := freePort(t)
+	withConfig(t, root, "metrics_listen = \"127.0.0.1:"+strconv.Itoa(port)+"\"")
+	srv := start(t, root)
+	if _, err := client.NewRequest(4, 44, []byte{1, 0, 0, 0, 7}, client.Encryption{}).Do(srv.node("udp")); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(port) + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`raidakx_requests_total{command="44",status="NO_ERROR",transport="udp"} 1`,
+		`raidakx_requests_total{command="echo",status="STATUS_SUCCESS",transport="udp"}`,
+		`raidakx_request_duration_seconds_bucket{command="44",transport="udp"`,
+		"raidakx_pool_instances 2",
+		"raidakx_pool_replacements_total 0",
+		"raidakx_page_cache_misses_total",
+		"raidakx_commit_rounds_total",
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	srv.stop(t)
+}
