@@ -33,7 +33,7 @@ vet:
 	@test -z "$$(gofmt -l abi host wasm testvectors)" || { echo "gofmt needed:"; gofmt -l abi host wasm testvectors; exit 1; }
 
 test.go: build.wasm
-	RAIDAKX_WASM=$(CURDIR)/$(WASM) $(GO) test $(RACE) ./...
+	RAIDAKX_WASM=$(CURDIR)/$(WASM) $(GO) test $(RACE) -count=1 ./...
 
 ## test.vectors: replay every vector on every engine of this build.
 test.vectors: build
