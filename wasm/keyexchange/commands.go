@@ -19,9 +19,13 @@ type command struct {
 	run func(h *Handler, r *request, out []byte) (abi.Status, int)
 }
 
+// succeed is a command that accepts any body that passed the checks:
+// echo and 42 Key Alert.
+func succeed(*Handler, *request, []byte) (abi.Status, int) { return abi.StatusSuccess, 0 }
+
 var (
-	cmdEcho    = command{abi.StatusSuccess, func(*Handler, *request, []byte) (abi.Status, int) { return abi.StatusSuccess, 0 }}
-	cmdAlert   = command{abi.StatusSuccess, func(*Handler, *request, []byte) (abi.Status, int) { return abi.StatusSuccess, 0 }}
+	cmdEcho    = command{abi.StatusSuccess, succeed}
+	cmdAlert   = command{abi.StatusSuccess, succeed}
 	cmdPostKey = command{abi.StatusEmptyRequest, (*Handler).postKey}
 	cmdGetKey  = command{abi.StatusEmptyRequest, (*Handler).getKey}
 	cmdEncrypt = command{abi.StatusEmptyRequest, (*Handler).encryptKey}
