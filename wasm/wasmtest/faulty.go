@@ -1,15 +1,6 @@
 package wasmtest
 
-import (
-	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
-	"sync"
-	"testing"
-
-	"github.com/raidakx/raidakx/abi"
-)
+import "github.com/raidakx/raidakx/abi"
 
 // EnvFaultyPath names an environment variable that, when set, is the
 // faulty module the tests use instead of building one.
@@ -65,45 +56,6 @@ const (
 // FaultyRecord is the record behaviour FaultyWriteThenDie writes: AN
 // "faulty-record-07", MFS 0x5a.
 var FaultyRecord = [abi.RecordSize]byte{'f', 'a', 'u', 'l', 't', 'y', '-', 'r', 'e', 'c', 'o', 'r', 'd', '-', '0', '7', 0x5a}
-
-var (
-	faultyOnce  sync.Once
-	faultyBuilt string
-	faultyErr   error
-)
-
-// FaultyPath returns the path of the faulty module
-// (host/engine/testdata/faulty), building it once per test binary.
-func FaultyPath(tb testing.TB) string {
-	tb.Helper()
-	if p := os.Getenv(EnvFaultyPath); p != "" {
-		return p
-	}
-	faultyOnce.Do(func() {
-		var dir string
-		dir, faultyErr = os.MkdirTemp("", "raidakx-faulty")
-		if faultyErr != nil {
-			return
-		}
-		faultyBuilt = filepath.Join(dir, "faulty.wasm")
-		faultyErr = BuildFaulty(faultyBuilt)
-	})
-	if faultyErr != nil {
-		tb.Fatalf("build faulty module: %v", faultyErr)
-	}
-	return faultyBuilt
-}
-
-// BuildFaulty compiles the faulty module to out.
-func BuildFaulty(out string) error {
-	_, file, _, _ := runtime.Caller(0)
-	pkg := filepath.Join(filepath.Dir(file), "..", "..", "host", "engine", "testdata", "faulty")
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-o", out, ".")
-	cmd.Dir = pkg
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
-	cmd.Stderr = os.Stderr
-	return cmd.Run()
-}
 
 // FaultyAnswer writes into dst the answer of a healthy faulty instance to
 // req, a request of behaviour FaultyEcho, built the way the module builds
