@@ -446,7 +446,15 @@ func TestWatchdogSparesFinishedCalls(t *testing.T) {
 			continue
 		}
 		finished++
+		before := p.Stats().Timeouts
 		if err := serveEcho(p, 2); err != nil {
+			if p.Stats().Timeouts == before+1 {
+				// The echo itself ran past the 2 ms limit (a loaded
+				// machine can stall any call that long): a legitimate
+				// timeout, not the instance left broken by the last call.
+				interrupted++
+				continue
+			}
 			t.Fatalf("after %d requests that finished and %d interrupted, a %d us request finished and then: %v; stats %+v",
 				finished, interrupted, micros, firstLine(err), p.Stats())
 		}
