@@ -107,11 +107,10 @@ func (o *Options) workload() (*workload, error) {
 	case "41":
 		cmd = abi.CommandPostKey
 		payload = func() []byte {
-			p := make([]byte, 167)
-			rand.Read(p[:16])
-			rand.Read(p[37:69])
-			p[166] = 32
-			return p
+			id, key := make([]byte, 16), make([]byte, 32)
+			rand.Read(id)
+			rand.Read(key)
+			return client.PostKeyPayload(id, 0, key)
 		}
 	case "43":
 		cmd = abi.CommandGetKey
@@ -211,8 +210,7 @@ func Run(o Options) (*Result, error) {
 		return nil, err
 	}
 	if o.Command == "43" { // make sure the key exists
-		p := make([]byte, 167)
-		p[166] = 32
+		p := client.PostKeyPayload(make([]byte, 16), 0, make([]byte, 32))
 		if _, err := client.NewRequest(abi.GroupKeys, abi.CommandPostKey, p, o.Enc).Do(o.Node); err != nil {
 			return nil, fmt.Errorf("post the key 43 reads: %w", err)
 		}

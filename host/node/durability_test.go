@@ -31,14 +31,6 @@ func decrypt(t testing.TB, n client.Node, recs ...keyRecord) error {
 	return nil
 }
 
-func postKeyPayload(id []byte, key []byte) []byte {
-	p := make([]byte, 167)
-	copy(p, id)
-	copy(p[37:], key)
-	p[166] = byte(len(key))
-	return p
-}
-
 func half(i int, split byte) []byte {
 	h := make([]byte, 8)
 	binary.BigEndian.PutUint32(h, uint32(i))
@@ -61,7 +53,7 @@ func TestRestartReadsBack(t *testing.T) {
 	}
 	id := bytes.Repeat([]byte{0xab}, 16)
 	for _, key := range [][]byte{bytes.Repeat([]byte{1}, 100), {2, 2}} { // a shorter rewrite
-		resp, err := client.NewRequest(4, 41, postKeyPayload(id, key), client.Encryption{}).Do(n)
+		resp, err := client.NewRequest(4, 41, client.PostKeyPayload(id, 0, key), client.Encryption{}).Do(n)
 		if err != nil || resp.Header.Status != abi.StatusSuccess {
 			t.Fatalf("41: %v %+v", err, resp)
 		}
@@ -145,7 +137,7 @@ func TestKill9KeepsAcknowledged(t *testing.T) {
 					id := fmt.Sprintf("%032x", w*100000+i)
 					key := bytes.Repeat([]byte{byte(i)}, 1+i%120)
 					idb, _ := hex.DecodeString(id)
-					resp, err := client.NewRequest(4, 41, postKeyPayload(idb, key), client.Encryption{}).Do(n)
+					resp, err := client.NewRequest(4, 41, client.PostKeyPayload(idb, 0, key), client.Encryption{}).Do(n)
 					if err != nil || resp.Header.Status != abi.StatusSuccess {
 						return
 					}

@@ -31,7 +31,7 @@ func TestFullDisk(t *testing.T) {
 	id := bytes.Repeat([]byte{0x11}, 16)
 	post := func(key []byte) abi.Status {
 		t.Helper()
-		resp, err := client.NewRequest(4, 41, postKeyPayload(id, key), client.Encryption{}).Do(n)
+		resp, err := client.NewRequest(4, 41, client.PostKeyPayload(id, 0, key), client.Encryption{}).Do(n)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -212,7 +212,7 @@ func TestConcurrentPostsSameKey(t *testing.T) {
 			defer wg.Done()
 			n := srv.node([]string{"udp", "tcp"}[w%2])
 			for range 25 {
-				resp, err := client.NewRequest(4, 41, postKeyPayload(id, posted[w][5:]), client.Encryption{}).Do(n)
+				resp, err := client.NewRequest(4, 41, client.PostKeyPayload(id, 0, posted[w][5:]), client.Encryption{}).Do(n)
 				if err != nil || resp.Header.Status != abi.StatusSuccess {
 					errs <- fmt.Errorf("41: %v %+v", err, resp)
 					return

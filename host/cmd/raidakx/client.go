@@ -131,11 +131,7 @@ func clientCommand(n client.Node, enc client.Encryption, args []string) error {
 		if len(key) > 127 {
 			return errors.New("key longer than 127 bytes")
 		}
-		p := make([]byte, 167)
-		copy(p, id)
-		p[32] = 1 // den and sn of the poster's coin: not checked by the node
-		copy(p[37:], key)
-		p[165], p[166] = 0, byte(len(key))
+		p := client.PostKeyPayload(id, 1, key) // den 1: the node does not check it
 		return show(n, "41 post key", client.NewRequest(abi.GroupKeys, abi.CommandPostKey, p, enc))
 	case "get-key":
 		if err := need(1); err != nil {
