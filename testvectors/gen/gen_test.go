@@ -26,7 +26,7 @@ func allVectors(t *testing.T) map[string][]*Vector {
 	t.Helper()
 	out := map[string][]*Vector{}
 	for name, b := range mustGenerate(t) {
-		var f File
+		var f file
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&f); err != nil {

@@ -31,43 +31,23 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/raidakx/raidakx/testvectors/format"
 )
 
-// Config is the node configuration a vector runs under.
-type Config struct {
-	RaidaID int `json:"raida_id"`
-	CoinID  int `json:"coin_id"`
-}
+// The format's types, under the names the builders use.
+type (
+	Config = format.Config
+	Record = format.Record
+	State  = format.State
+)
 
-// Record is one coin record of the node's database.
-type Record struct {
-	Den int    `json:"den"`
-	SN  uint32 `json:"sn"`
-	AN  string `json:"an"`
-	MFS int    `json:"mfs"`
-}
+// Vector is a format.Vector with the builders' methods (util.go); JSON
+// encodes the embedded fields as they are.
+type Vector struct{ format.Vector }
 
-// State is a set of records and files (paths relative to the data root).
-type State struct {
-	Records []Record          `json:"records"`
-	Files   map[string]string `json:"files"`
-}
-
-// Vector is one request and the node's expected answer and side effects.
-type Vector struct {
-	Name        string `json:"name"`
-	Description string `json:"description"`
-	Config      Config `json:"config"`
-	TimeUnix    int64  `json:"time_unix"`
-	RandomHex   string `json:"random_hex"`
-	State       State  `json:"state"`
-	RequestHex  string `json:"request_hex"`
-	ResponseHex string `json:"response_hex"`
-	Expect      State  `json:"expect"`
-}
-
-// File is the top-level object of a vector file.
-type File struct {
+// file is a vector file as the builders make it.
+type file struct {
 	Vectors []*Vector `json:"vectors"`
 }
 
@@ -107,7 +87,7 @@ func generate() (map[string][]byte, error) {
 		enc := json.NewEncoder(&buf)
 		enc.SetEscapeHTML(false)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(File{Vectors: vs}); err != nil {
+		if err := enc.Encode(file{Vectors: vs}); err != nil {
 			return nil, err
 		}
 		out[g.name+".json"] = buf.Bytes()

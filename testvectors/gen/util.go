@@ -10,6 +10,8 @@ import (
 	"hash/crc32"
 	"sort"
 	"time"
+
+	"github.com/raidakx/raidakx/testvectors/format"
 )
 
 // Defaults: the node of the facts sheet's observed exchanges.
@@ -302,13 +304,13 @@ func response(raida, status, group byte, echo, answer, payload []byte) []byte {
 // ---------------------------------------------------------------- vectors
 
 func vec(name, desc string) *Vector {
-	return &Vector{
+	return &Vector{format.Vector{
 		Name: name, Description: desc,
 		Config:   Config{RaidaID: defRaida, CoinID: defCoin},
 		TimeUnix: defTime,
 		State:    State{Records: []Record{}, Files: map[string]string{}},
 		Expect:   State{Records: []Record{}, Files: map[string]string{}},
-	}
+	}}
 }
 
 func (v *Vector) io(req, resp []byte) *Vector {

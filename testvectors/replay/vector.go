@@ -12,45 +12,16 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/raidakx/raidakx/testvectors/format"
 )
 
-// File is one vector file.
-type File struct {
-	Vectors []Vector `json:"vectors"`
-}
-
-// Vector is one request with the state before it and everything it must
-// produce.
-type Vector struct {
-	Name        string `json:"name"`
-	Description string `json:"description"`
-	Config      struct {
-		RaidaID int `json:"raida_id"`
-		CoinID  int `json:"coin_id"`
-	} `json:"config"`
-	TimeUnix    int64  `json:"time_unix"`
-	RandomHex   string `json:"random_hex"`
-	State       State  `json:"state"`
-	RequestHex  string `json:"request_hex"`
-	ResponseHex string `json:"response_hex"`
-	Expect      State  `json:"expect"`
-}
-
-// State is a set of records and files: the state before a request, or
-// what a request changed.
-type State struct {
-	Records []Record          `json:"records"`
-	Files   map[string]string `json:"files"`
-}
-
-// Record is one coin record; den and sn not listed anywhere have AN all
-// zero and MFS 0.
-type Record struct {
-	Den int    `json:"den"`
-	SN  uint32 `json:"sn"`
-	AN  string `json:"an"`
-	MFS int    `json:"mfs"`
-}
+// The vector format's types.
+type (
+	Vector = format.Vector
+	State  = format.State
+	Record = format.Record
+)
 
 // Load reads the vectors of every path: a JSON file, or a folder whose
 // *.json files (not recursively) are read in name order.
@@ -80,7 +51,7 @@ func Load(paths ...string) ([]Vector, error) {
 		if err != nil {
 			return nil, err
 		}
-		var f File
+		var f format.File
 		dec := json.NewDecoder(strings.NewReader(string(data)))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&f); err != nil {
