@@ -210,10 +210,10 @@ func (e *Env) storageErrno(what string, err error) abi.Errno {
 		return abi.ErrNotFound
 	case errors.Is(err, storage.ErrNoRecord):
 		return abi.ErrNoRecord
-	case errors.Is(err, syscall.ENOSPC):
-		e.logger.Error("import failed", "import", what, "err", err)
-		return abi.ErrNoSpace
 	}
 	e.logger.Error("import failed", "import", what, "err", err)
+	if errors.Is(err, syscall.ENOSPC) {
+		return abi.ErrNoSpace
+	}
 	return abi.ErrIO
 }
