@@ -31,11 +31,12 @@ type Config struct {
 	Listen         string   `toml:"listen"`          // address to bind, default 127.0.0.1
 	Engine         string   `toml:"engine"`          // default wazero
 	Instances      int      `toml:"instances"`       // warm module instances, default NumCPU
-	RequestTimeout Duration `toml:"request_timeout"` // per request inside the module, default 1s
+	RequestTimeout Duration `toml:"request_timeout"` // bounds each wait of a request (instance, module, page lock, sync), default 1s
 	MemoryLimit    Size     `toml:"memory_limit"`    // per instance, default 64 MiB
 	CacheDir       string   `toml:"cache_dir"`       // compiled-code cache, default DATAROOT/cache
 	MetricsListen  string   `toml:"metrics_listen"`  // Prometheus endpoint, default off
-	PageCache      Size     `toml:"page_cache"`      // bound on cached pages, default 64 MiB
+	OpenFiles      int      `toml:"open_files"`      // page files kept open, default all that RLIMIT_NOFILE allows
+	JournalMax     Size     `toml:"journal_max"`     // journal size past which writes fail, default 64 MiB
 	MaxConnections int      `toml:"max_connections"` // open TCP connections, default 512
 	MaxQueue       int      `toml:"max_queue"`       // requests waiting for an instance, default 256
 	IOTimeout      Duration `toml:"io_timeout"`      // TCP read+write of one request, default 5s
@@ -51,7 +52,7 @@ const (
 	DefaultThreads        = 64
 	DefaultRequestTimeout = time.Second
 	DefaultMemoryLimit    = 64 << 20
-	DefaultPageCache      = 64 << 20
+	DefaultJournalMax     = 64 << 20
 	DefaultBackupFreq     = 300 * time.Second
 	DefaultMaxConnections = 512
 	DefaultMaxQueue       = 256
@@ -101,8 +102,8 @@ func (c *Config) setDefaults(dataRoot string) {
 	if c.MemoryLimit == 0 {
 		c.MemoryLimit = DefaultMemoryLimit
 	}
-	if c.PageCache == 0 {
-		c.PageCache = DefaultPageCache
+	if c.JournalMax == 0 {
+		c.JournalMax = DefaultJournalMax
 	}
 	if c.BackupFreq == 0 {
 		c.BackupFreq = Duration(DefaultBackupFreq)
@@ -142,6 +143,8 @@ func (c *Config) validate() error {
 	check(c.MemoryLimit >= 16<<20 && c.MemoryLimit <= 4<<30, "memory_limit %d: want 16MiB..4GiB", c.MemoryLimit)
 	check(c.MaxConnections > 0, "max_connections must be positive")
 	check(c.MaxQueue >= 0, "max_queue must not be negative")
+	check(c.OpenFiles >= 0, "open_files must not be negative")
+	check(c.JournalMax >= 1<<20, "journal_max %d: want at least 1MiB", c.JournalMax)
 	check(c.RequestTimeout > 0 && c.IOTimeout > 0 && c.BackupFreq > 0, "timeouts must be positive")
 	return errors.Join(errs...)
 }

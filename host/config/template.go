@@ -15,16 +15,17 @@ raida_id = %d          # this node's RAIDA id, 0..24
 coin_id = %d           # coin id every request must carry
 port = %d              # TCP and UDP
 threads = 0            # UDP receive goroutines (each waits with its request for the sync); 0: 64
-backup_freq = 300      # seconds: the longest an unsynced page waits for write-back
+backup_freq = 300      # seconds: the longest between checkpoints (page files synced, journal cut)
 
 # raidakx
 listen = "127.0.0.1"   # address to bind; "0.0.0.0" serves every interface
 engine = "wazero"      # wazero, wazero-interp, wasmtime (cgo builds), native (NOT isolated)
 instances = 0          # warm module instances; 0: one per CPU
-request_timeout = "1s" # a request still running in the module after this is stopped (252)
+request_timeout = "1s" # bounds each wait of a request: for an instance, in the module, for a page lock, for its sync (252)
 memory_limit = "64MiB" # linear memory of one instance
 cache_dir = "cache"    # compiled-module cache, relative to the data root
-page_cache = "64MiB"   # memory for cached pages (locked and unsynced pages may exceed it)
+open_files = 0         # page files kept open; 0: all 15,000 when RLIMIT_NOFILE allows
+journal_max = "64MiB"  # journal size past which record writes fail (252) until a checkpoint succeeds
 max_connections = 512  # open TCP connections; more are closed at once
 max_queue = 256        # requests waiting for an instance; more are answered 252
 io_timeout = "5s"      # to receive a whole TCP request and send its answer

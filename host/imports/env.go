@@ -29,9 +29,10 @@ type Backend struct {
 	Clock   func() time.Time // time_now import; time.Now in production
 	Logger  *slog.Logger     // log import; slog.Default() when nil
 	// Commit, when set, makes every record write so far durable; the pool
-	// calls it after a request that wrote records (Env.TakeWrote), before
+	// calls it, with a deadline, after a request that wrote records or
+	// read records not yet durable (Env.TakeUncommitted), before
 	// answering. Concurrent calls share one sync (group commit).
-	Commit func() error
+	Commit func(ctx context.Context) error
 }
 
 // Fault is the panic value of an import misused in a way only a broken
@@ -54,7 +55,9 @@ type Env struct {
 	logger *slog.Logger
 	held   storage.PageKey
 	locked bool
-	wrote  bool // a record was written since the last Commit
+	// The call wrote a record, or read one not yet durable, since the
+	// last TakeUncommitted: its answer must wait for a Commit.
+	uncommitted bool
 }
 
 // NewEnv returns the imports of one instance over b.
@@ -112,9 +115,11 @@ func (e *Env) PageUnlock(den int32, page uint32) abi.Errno {
 // RecordRead implements record_read.
 func (e *Env) RecordRead(den int32, sn uint32, rec *[abi.RecordSize]byte) abi.Errno {
 	e.checkHeld("record_read", den, sn)
-	if err := e.b.Records.Read(int8(den), sn, rec); err != nil {
+	pending, err := e.b.Records.Read(int8(den), sn, rec)
+	if err != nil {
 		return e.storageErrno("record_read", err)
 	}
+	e.uncommitted = e.uncommitted || pending
 	return abi.OK
 }
 
@@ -124,7 +129,7 @@ func (e *Env) RecordWrite(den int32, sn uint32, rec *[abi.RecordSize]byte) abi.E
 	if err := e.b.Records.Write(int8(den), sn, rec); err != nil {
 		return e.storageErrno("record_write", err)
 	}
-	e.wrote = true
+	e.uncommitted = true
 	return abi.OK
 }
 
@@ -193,13 +198,14 @@ func (e *Env) Release() {
 	}
 }
 
-// TakeWrote reports whether the instance wrote a record since the last
-// call, and forgets it. A host that sees true makes the writes durable
-// (Backend.Commit) before it answers the request.
-func (e *Env) TakeWrote() bool {
-	w := e.wrote
-	e.wrote = false
-	return w
+// TakeUncommitted reports whether the instance wrote a record, or read a
+// record whose value is not durable yet, since the last call, and forgets
+// it. A host that sees true calls Backend.Commit before it answers the
+// request: no answer depends on a change a crash could still undo.
+func (e *Env) TakeUncommitted() bool {
+	u := e.uncommitted
+	e.uncommitted = false
+	return u
 }
 
 // storageErrno maps a storage error to an errno, logging the unexpected

@@ -13,14 +13,8 @@ import (
 
 	"github.com/raidakx/raidakx/abi"
 	"github.com/raidakx/raidakx/host/pool"
+	"github.com/raidakx/raidakx/host/storage"
 )
-
-// StoreStats are the page store's counters.
-type StoreStats struct {
-	CacheHits, CacheMisses uint64
-	CommitRounds           uint64
-	SyncSeconds            float64 // total time spent syncing
-}
 
 // Metrics implements server.Observer and serves /metrics.
 type Metrics struct {
@@ -33,7 +27,7 @@ type Metrics struct {
 
 // New registers the collectors; poolStats and storeStats are read at
 // every scrape.
-func New(poolStats func() pool.Stats, storeStats func() StoreStats) *Metrics {
+func New(poolStats func() pool.Stats, storeStats func() storage.PageStats) *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry()}
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "raidakx_requests_total", Help: "Requests answered, by transport, command and status.",
@@ -58,10 +52,19 @@ func New(poolStats func() pool.Stats, storeStats func() StoreStats) *Metrics {
 		counter("raidakx_pool_faults_total", "Requests answered 252 because their instance failed.", func() float64 { return float64(poolStats().Faults) }),
 		counter("raidakx_pool_timeouts_total", "Instances interrupted for running past request_timeout.", func() float64 { return float64(poolStats().Timeouts) }),
 		counter("raidakx_pool_rejected_total", "Requests answered 252 because the queue was full.", func() float64 { return float64(poolStats().Rejected) }),
-		counter("raidakx_page_cache_hits_total", "Page lookups served from the cache.", func() float64 { return float64(storeStats().CacheHits) }),
-		counter("raidakx_page_cache_misses_total", "Page lookups that read a page file.", func() float64 { return float64(storeStats().CacheMisses) }),
-		counter("raidakx_commit_rounds_total", "Group-commit sync rounds.", func() float64 { return float64(storeStats().CommitRounds) }),
-		counter("raidakx_sync_seconds_total", "Time spent making pages durable.", func() float64 { return storeStats().SyncSeconds }),
+		counter("raidakx_pool_wait_timeouts_total", "Requests answered 252 because no instance was free within request_timeout.", func() float64 { return float64(poolStats().WaitTimeouts) }),
+		counter("raidakx_commit_failures_total", "Requests answered 252 because their changes were not durable within request_timeout.", func() float64 { return float64(poolStats().CommitFailures) }),
+		counter("raidakx_commit_rounds_total", "Group-commit rounds that served a Commit.", func() float64 { return float64(storeStats().CommitRounds) }),
+		counter("raidakx_journal_sync_seconds_total", "Time spent appending to and syncing the journal.", func() float64 { return storeStats().TotalSync.Seconds() }),
+		counter("raidakx_journal_bytes_total", "Bytes appended to the journal and synced.", func() float64 { return float64(storeStats().JournalBytes) }),
+		counter("raidakx_journal_errors_total", "Journal appends or syncs that failed (their requests were answered 252).", func() float64 { return float64(storeStats().JournalErrors) }),
+		gauge("raidakx_journal_bytes", "Bytes in the journal files now; writes fail at journal_max.", func() float64 { return float64(storeStats().JournalSize) }),
+		counter("raidakx_checkpoints_total", "Checkpoints that synced their page files and removed the old journal.", func() float64 { return float64(storeStats().Checkpoints) }),
+		counter("raidakx_pages_synced_total", "Page files synced by checkpoints.", func() float64 { return float64(storeStats().PagesSynced) }),
+		counter("raidakx_page_write_errors_total", "Page files that could not be written or synced (the journal keeps their records).", func() float64 { return float64(storeStats().PageSyncErrors) }),
+		counter("raidakx_page_lock_timeouts_total", "Page lock waits that gave up (answered 252).", func() float64 { return float64(storeStats().LockTimeouts) }),
+		counter("raidakx_writes_rejected_total", "Record writes refused because the journal is full (answered 252).", func() float64 { return float64(storeStats().WritesRejected) }),
+		gauge("raidakx_page_files_open", "Page files kept open.", func() float64 { return float64(storeStats().OpenFiles) }),
 	)
 	for i := range m.commandIDs {
 		m.commandIDs[i] = "other"

@@ -47,7 +47,11 @@ func Start(ctx context.Context, dataRoot string, cfg *config.Config, wasmPath st
 		logger.Warn("engine native: requests are NOT isolated from the host process; use it only to compare")
 	}
 	if n.pages, err = storage.OpenPageStore(dataRoot, storage.PageStoreOptions{
-		CacheBytes: int64(cfg.PageCache), WriteBack: cfg.BackupFreq.D(), Logger: logger,
+		LockTimeout:     cfg.RequestTimeout.D(),
+		OpenFiles:       cfg.OpenFiles,
+		CheckpointEvery: cfg.BackupFreq.D(),
+		JournalMax:      int64(cfg.JournalMax),
+		Logger:          logger,
 	}); err != nil {
 		return nil, err
 	}
@@ -81,7 +85,7 @@ func Start(ctx context.Context, dataRoot string, cfg *config.Config, wasmPath st
 	logger.Info("module ready", "engine", cfg.Engine, "compile", compiled, "instances", cfg.Instances, "instantiate", time.Since(start)-compiled)
 	var observer server.Observer
 	if cfg.MetricsListen != "" {
-		m := metrics.New(n.pool.Stats, n.storeStats)
+		m := metrics.New(n.pool.Stats, n.pages.Stats)
 		ln, err := net.Listen("tcp", cfg.MetricsListen)
 		if err != nil {
 			return nil, fmt.Errorf("metrics: %w", err)
@@ -111,11 +115,6 @@ func Start(ctx context.Context, dataRoot string, cfg *config.Config, wasmPath st
 
 // Port returns the TCP and UDP port served.
 func (n *Node) Port() int { return n.srv.Port() }
-
-func (n *Node) storeStats() metrics.StoreStats {
-	s := n.pages.Stats()
-	return metrics.StoreStats{CacheHits: s.CacheHits, CacheMisses: s.CacheMisses, CommitRounds: s.CommitRounds, SyncSeconds: s.TotalSync.Seconds()}
-}
 
 // Shutdown stops accepting, finishes the requests in flight, flushes every
 // page and closes.

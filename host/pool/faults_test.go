@@ -348,8 +348,8 @@ func TestCloseWaits(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Close still waiting after 10 s")
 	}
-	// Serve counts the fault before it gives back its admission, so Close
-	// returning after that shows it waited for the request.
+	// Serve counts the fault before it returns, so Close returning after
+	// that shows it waited for the request.
 	if st := p.Stats(); st.Faults != 1 || st.Timeouts != 1 {
 		t.Errorf("Close returned before the running request ended: %+v", st)
 	}
@@ -436,16 +436,23 @@ func TestWatchdogSparesFinishedCalls(t *testing.T) {
 	backend, _, _ := newBackend()
 	const timeout = 2 * time.Millisecond
 	p := newPool(t, pool.Options{Size: 1, MaxQueue: 0, RequestTimeout: timeout, Backend: backend})
+	// Without a queue, a request is rejected while the only instance is
+	// being replaced (after an interrupt, or when the watchdog struck as a
+	// call finished: that instance is discarded, not reused): wait for
+	// the replacement before each request.
+	ready := func() { waitFor(t, "replaced", func() bool { return p.Stats().Instances == 1 }) }
 	resp := make([]byte, abi.ResponseCap)
 	var finished, interrupted int
 	for i, start := 0, time.Now(); time.Since(start) < 5*time.Second; i++ {
 		// 1.8 to 2.5 ms: around the timeout.
 		micros := int32(timeout/time.Microsecond) - 200 + int32(i%700)
+		ready()
 		if _, err := p.Serve(wasmtest.FaultyDenRequest(node, wasmtest.FaultySlow, 1, micros), resp); err != nil {
 			interrupted++
 			continue
 		}
 		finished++
+		ready()
 		before := p.Stats().Timeouts
 		if err := serveEcho(p, 2); err != nil {
 			if p.Stats().Timeouts == before+1 {

@@ -1,10 +1,11 @@
 // Package pool keeps warm module instances and runs requests on them: a
 // request borrows an idle instance, an instance that faults or overruns
 // its time is discarded and replaced in the background, and a full pool
-// queues a bounded number of requests.
+// queues a bounded number of requests for a bounded time.
 package pool
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,9 +20,12 @@ import (
 
 // Options configures a Pool.
 type Options struct {
-	Size           int           // instances kept warm, at least 1
-	MaxQueue       int           // requests that may wait for an instance
-	RequestTimeout time.Duration // a call running longer is interrupted
+	Size     int // instances kept warm, at least 1
+	MaxQueue int // requests that may wait for an instance at once
+	// RequestTimeout bounds each wait of a request separately: for an
+	// idle instance, in the module (the call is interrupted), and for its
+	// commit (Backend.Commit). 0: no limit.
+	RequestTimeout time.Duration
 	Node           abi.Config
 	Backend        *imports.Backend
 	Logger         *slog.Logger
@@ -32,13 +36,22 @@ type Stats struct {
 	Served       uint64 // requests answered by an instance
 	Faults       uint64 // requests answered 252 because their instance failed
 	Timeouts     uint64 // of those, interrupted for running too long
-	Rejected     uint64 // requests answered 252 because the queue was full
-	Replacements uint64 // instances made to replace failed ones
-	Instances    int64  // instances ready or busy now
+	Rejected     uint64 // requests answered 252 because MaxQueue requests were waiting already
+	WaitTimeouts uint64 // requests answered 252 because no instance was free within RequestTimeout
+	// CommitFailures counts requests whose changes could not be made
+	// durable: Backend.Commit failed or did not return within
+	// RequestTimeout. Each is answered 252.
+	CommitFailures uint64
+	Replacements   uint64 // instances made to replace failed ones
+	Instances      int64  // instances ready or busy now
 }
 
-// ErrClosed is returned by Serve after Close.
-var ErrClosed = errors.New("pool: closed")
+// Errors Serve returns with a 252 answer.
+var (
+	ErrClosed      = errors.New("pool: closed")
+	ErrQueueFull   = errors.New("pool: queue full")
+	ErrWaitTimeout = errors.New("pool: no instance free within the request timeout")
+)
 
 // Pool runs requests on warm instances of one module.
 type Pool struct {
@@ -46,14 +59,18 @@ type Pool struct {
 	opts   Options
 	logger *slog.Logger
 	idle   chan *slot
-	admit  chan struct{} // one token per request in the pool, running or queued
+	queue  chan struct{} // one token per request waiting for an instance
 	slots  []*slot
-	stop   chan struct{}
-	wg     sync.WaitGroup
-	closed atomic.Bool
+	// running is held for reading by every Serve call from its admission
+	// to its answer (waiting, running, committing): Close takes it for
+	// writing to wait until none is left.
+	running sync.RWMutex
+	stop    chan struct{}  // closed by Close once no request runs
+	wg      sync.WaitGroup // the watchdog and replacements
+	closed  atomic.Bool
 
-	served, faults, timeouts, rejected, replacements atomic.Uint64
-	instances                                        atomic.Int64
+	served, faults, timeouts, rejected, waitTimeouts, commitFailures, replacements atomic.Uint64
+	instances                                                                      atomic.Int64
 }
 
 // slot holds one instance and its imports. Only the request that borrowed
@@ -80,7 +97,7 @@ func New(mod engine.Module, opts Options) (*Pool, error) {
 		opts:   opts,
 		logger: opts.Logger,
 		idle:   make(chan *slot, opts.Size),
-		admit:  make(chan struct{}, opts.Size+opts.MaxQueue),
+		queue:  make(chan struct{}, max(opts.MaxQueue, 0)),
 		stop:   make(chan struct{}),
 	}
 	for range opts.Size {
@@ -116,19 +133,22 @@ func (p *Pool) fill(s *slot) error {
 // Serve answers req into resp (abi.ResponseCap bytes) and returns the
 // response length (0: no answer). The answer is only returned once every
 // change the request made is durable; when that fails, or the instance
-// fails, or the pool is overloaded, the answer is 252.
+// fails, or no instance is free (ErrQueueFull, ErrWaitTimeout), the answer
+// is 252 and the error says why.
 func (p *Pool) Serve(req, resp []byte) (int, error) {
 	if p.closed.Load() {
 		return abi.PutInternalError(resp, req, p.opts.Node.RaidaID), ErrClosed
 	}
-	select {
-	case p.admit <- struct{}{}:
-	default:
-		p.rejected.Add(1)
-		return abi.PutInternalError(resp, req, p.opts.Node.RaidaID), errors.New("pool: queue full")
+	p.running.RLock()
+	defer p.running.RUnlock()
+	if p.closed.Load() {
+		// Close began between the check above and RLock.
+		return abi.PutInternalError(resp, req, p.opts.Node.RaidaID), ErrClosed
 	}
-	defer func() { <-p.admit }()
-	s := <-p.idle
+	s, err := p.borrow()
+	if err != nil {
+		return abi.PutInternalError(resp, req, p.opts.Node.RaidaID), err
+	}
 	s.mu.Lock()
 	s.started = time.Now().UnixNano()
 	s.mu.Unlock()
@@ -137,7 +157,7 @@ func (p *Pool) Serve(req, resp []byte) (int, error) {
 	s.started = 0
 	interrupted := s.interrupted
 	s.mu.Unlock()
-	wrote := s.env.TakeWrote()
+	uncommitted := s.env.TakeUncommitted()
 	switch {
 	case err == nil && !interrupted:
 		p.served.Add(1)
@@ -160,8 +180,9 @@ func (p *Pool) Serve(req, resp []byte) (int, error) {
 	}
 	// Changes are durable before any answer, a 252 included: the writes a
 	// failed request completed are visible to the next one.
-	if wrote && p.opts.Backend.Commit != nil {
-		if cerr := p.opts.Backend.Commit(); cerr != nil {
+	if uncommitted && p.opts.Backend.Commit != nil {
+		if cerr := p.commit(); cerr != nil {
+			p.commitFailures.Add(1)
 			p.logger.Error("commit failed; answering 252", "err", cerr)
 			if err == nil {
 				n, err = abi.PutInternalError(resp, req, p.opts.Node.RaidaID), cerr
@@ -169,6 +190,52 @@ func (p *Pool) Serve(req, resp []byte) (int, error) {
 		}
 	}
 	return n, err
+}
+
+// borrow returns an idle instance. When none is, the request waits for one
+// if fewer than MaxQueue requests wait already, for at most
+// RequestTimeout. Only waiting requests hold a queue token: a request
+// that has its instance, or is waiting for its commit, occupies no place
+// in the queue.
+func (p *Pool) borrow() (*slot, error) {
+	// The fast path: no token, no timer.
+	select {
+	case s := <-p.idle:
+		return s, nil
+	default:
+	}
+	select {
+	case p.queue <- struct{}{}:
+	default:
+		p.rejected.Add(1)
+		return nil, ErrQueueFull
+	}
+	defer func() { <-p.queue }()
+	if p.opts.RequestTimeout <= 0 {
+		return <-p.idle, nil
+	}
+	t := time.NewTimer(p.opts.RequestTimeout)
+	defer t.Stop()
+	select {
+	case s := <-p.idle:
+		return s, nil
+	case <-t.C:
+		p.waitTimeouts.Add(1)
+		return nil, ErrWaitTimeout
+	}
+}
+
+// commit calls Backend.Commit with a context that ends RequestTimeout
+// after the call (none when 0). Backend.Commit returns when its context
+// ends (storage.Committer's contract), so a hung disk holds a request no
+// longer than that.
+func (p *Pool) commit() error {
+	if p.opts.RequestTimeout <= 0 {
+		return p.opts.Backend.Commit(context.Background())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), p.opts.RequestTimeout)
+	defer cancel()
+	return p.opts.Backend.Commit(ctx)
 }
 
 // discard takes s out of service and replaces its instance in the
@@ -226,25 +293,29 @@ func (p *Pool) watchdog() {
 // Stats returns the pool's counters.
 func (p *Pool) Stats() Stats {
 	return Stats{
-		Served:       p.served.Load(),
-		Faults:       p.faults.Load(),
-		Timeouts:     p.timeouts.Load(),
-		Rejected:     p.rejected.Load(),
-		Replacements: p.replacements.Load(),
-		Instances:    p.instances.Load(),
+		Served:         p.served.Load(),
+		Faults:         p.faults.Load(),
+		Timeouts:       p.timeouts.Load(),
+		Rejected:       p.rejected.Load(),
+		WaitTimeouts:   p.waitTimeouts.Load(),
+		CommitFailures: p.commitFailures.Load(),
+		Replacements:   p.replacements.Load(),
+		Instances:      p.instances.Load(),
 	}
 }
 
-// Close waits for running requests, then closes every instance.
+// Close waits for every request in the pool (waiting for an instance,
+// running or waiting for its commit), then closes every instance. Requests after Close are
+// answered 252 with ErrClosed.
 func (p *Pool) Close() error {
 	if p.closed.Swap(true) {
 		return nil
 	}
-	// Take every admission token: when all are ours, nothing runs.
-	for range cap(p.admit) {
-		p.admit <- struct{}{}
-	}
+	// Every Serve that saw closed false holds p.running for reading until
+	// it returns; a Serve that sees closed true never borrows an instance.
+	p.running.Lock()
 	close(p.stop)
+	p.running.Unlock()
 	p.wg.Wait()
 	for _, s := range p.slots {
 		if s.inst != nil {

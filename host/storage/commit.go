@@ -2,546 +2,435 @@ package storage
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
-	"math/bits"
+	"maps"
 	"os"
-	"path"
-	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/raidakx/raidakx/abi"
 )
 
-// flushWorkers bounds the page files a round writes and syncs at once.
-const flushWorkers = 16
+// syncWorkers bounds the page files synced at once by a checkpoint.
+const syncWorkers = 8
 
-// round is one journal round or one write-back round. Everyone who joins a
-// round before it starts is covered by it: a journal round makes durable
-// every record changed when it starts, a write-back round writes back
-// every page dirty when it starts.
+// errNoJournal fails the commit rounds while a checkpoint could not put a
+// new journal in place; the checkpointer retries.
+var errNoJournal = errors.New("no journal file in place (a checkpoint failed to create it)")
+
+// round is one group-commit round: every Commit that joined it waits for
+// done and gets err.
 type round struct {
-	done chan struct{} // closed when the round is over
-	err  error         // set before done is closed
+	done chan struct{}
+	err  error
 }
 
-func newRound() *round { return &round{done: make(chan struct{})} }
-
-// finish sets the round's outcome and releases its waiters.
 func (r *round) finish(err error) {
 	r.err = err
 	close(r.done)
 }
 
-// joinCommitLocked returns the commit round that has not started yet,
-// creating it, and wakes the journaler. The caller holds s.mu and has
-// checked s.closed.
-func (s *PageStore) joinCommitLocked() *round {
-	if s.jnext == nil {
-		s.jnext = newRound()
+// Commit implements Committer: it returns once every record written
+// before the call is durable in the journal, or with the round's error, or
+// with ctx's error when ctx ends first. Concurrent callers share a round:
+// one append and one fdatasync.
+func (s *PageStore) Commit(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
 	}
-	wake(s.jkick)
-	return s.jnext
-}
-
-// joinWriteBackLocked does the same for the next write-back round.
-func (s *PageStore) joinWriteBackLocked() *round {
-	if s.wnext == nil {
-		s.wnext = newRound()
+	r := s.next
+	if r == nil {
+		r = &round{done: make(chan struct{})}
+		s.next = r
 	}
-	wake(s.wkick)
-	return s.wnext
-}
-
-// wakeWriteBack asks for a write-back round without waiting.
-func (s *PageStore) wakeWriteBack() { wake(s.wkick) }
-
-// wake sends a wake-up on kick without waiting.
-func wake(kick chan struct{}) {
+	s.mu.Unlock()
 	select {
-	case kick <- struct{}{}:
+	case s.kick <- struct{}{}:
 	default:
 	}
-}
-
-// Commit blocks until every Write that returned before the call is
-// durable: the records changed since the previous journal round are
-// appended to the journal, which is synced (fdatasync). Concurrent callers
-// share journal rounds: a caller that arrives while a round is in progress
-// waits for the next one, which covers every caller that joined it, and
-// costs one append and one sync whatever the number of records and pages.
-// Commit returns nil at once when every change is in the journal already.
-// The page files are written back later, in the background.
-//
-// When the journal cannot be written or synced, every caller of the round
-// gets the error; its records are journaled again by the next round.
-func (s *PageStore) Commit() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return ErrClosed
-	}
-	var r *round
-	switch {
-	case len(s.unjournaled) > 0:
-		r = s.joinCommitLocked()
-	case s.jcur != nil:
-		// Every change was taken by the round in progress (or an earlier
-		// one that succeeded; a failed one puts its changes back).
-		r = s.jcur
-	default:
-		s.mu.Unlock()
-		return nil
-	}
-	s.mu.Unlock()
-	<-r.done
-	return r.err
-}
-
-// Close writes back every dirty page, removes the journal once they are
-// all durable, stops the background rounds and releases the data root.
-// After a clean Close the data root holds only the node's own files. When
-// some page cannot be written back, Close returns the error and leaves the
-// journal, which the next OpenPageStore replays. The store must no longer
-// be used; Commit, Lock and Write then return ErrClosed, as does a second
-// Close.
-func (s *PageStore) Close() error {
-	if !s.stop(false) {
-		return ErrClosed
-	}
-	return s.release(s.finalErr)
-}
-
-// crash stops the store as a crash of the process would, for tests: no
-// final round, the journal and the page files left as they are. Callers
-// waiting for a round get ErrClosed.
-func (s *PageStore) crash() {
-	if s.stop(true) {
-		s.release(nil)
+	select {
+	case <-r.done:
+		return r.err
+	case <-ctx.Done():
+		return fmt.Errorf("storage: commit: %w", ctx.Err())
 	}
 }
 
-// stop marks the store closed and waits for its goroutines to exit; false
-// when it was closed already.
-func (s *PageStore) stop(crash bool) bool {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return false
-	}
-	s.closed = true
-	s.crashed = crash
-	s.mu.Unlock()
-	close(s.closing)
-	<-s.jstopped
-	<-s.wstopped
-	return true
-}
-
-// release closes the files of a stopped store.
-func (s *PageStore) release(err error) error {
-	if cerr := s.j.f.Close(); err == nil {
-		err = cerr
-	}
-	if cerr := s.root.Close(); err == nil {
-		err = cerr
-	}
-	if cerr := s.top.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// runJournal is the journaler: it runs the commit rounds. At Close it
-// serves the callers that joined before, then exits.
+// runJournal is the journaler: it runs the commit rounds, one at a time.
+// At Close it serves the callers that joined before, then exits.
 func (s *PageStore) runJournal() {
 	defer close(s.jstopped)
 	for {
 		final := false
 		select {
-		case <-s.jkick:
+		case <-s.kick:
 		case <-s.closing:
 			final = true
 		}
 		s.mu.Lock()
-		r := s.jnext
-		s.jnext = nil
-		crashed := s.crashed
+		r := s.next
+		s.next = nil
+		entries, gens := s.takeStagedLocked()
 		s.mu.Unlock()
-		switch {
-		case r != nil && crashed:
-			r.finish(ErrClosed)
-		case r != nil:
-			s.journalRound(r)
-		}
+		s.round(r, entries, gens)
 		if final {
 			return
 		}
 	}
 }
 
-// runWriteBack is the write-back goroutine: the only one that writes page
-// files. It runs a round when woken (journal size, memory pressure), every
-// WriteBack interval, and a final one at Close, once the journaler is done.
-func (s *PageStore) runWriteBack() {
-	defer close(s.wstopped)
-	t := time.NewTicker(s.every)
-	defer t.Stop()
-	for {
-		final := false
-		select {
-		case <-s.wkick:
-		case <-t.C:
-		case <-s.closing:
-			final = true
-			<-s.jstopped // no journal round from here on
-		}
-		s.mu.Lock()
-		r := s.wnext
-		s.wnext = nil
-		crashed := s.crashed
-		s.mu.Unlock()
-		if final && crashed {
-			if r != nil {
-				r.finish(ErrClosed)
-			}
-			return
-		}
-		err := s.writeBack(final, r != nil)
-		if err != nil && !final {
-			s.log.Error("page write-back failed", "err", err)
-		}
-		if r != nil {
-			r.finish(err)
-		}
-		if final {
-			s.finalErr = err
-			return
-		}
+// takeStagedLocked takes the staged records for a round: their values
+// and generations now. The caller holds s.mu.
+func (s *PageStore) takeStagedLocked() ([]journalEntry, []uint64) {
+	if len(s.staged) == 0 {
+		return nil, nil
 	}
+	// In record order: the batch, and then the writes in place, go
+	// through the pages in order.
+	slices.SortFunc(s.staged, compareRecordKeys)
+	entries := make([]journalEntry, len(s.staged))
+	gens := make([]uint64, len(s.staged))
+	for i, key := range s.staged {
+		p := s.pending[key]
+		p.staged = false
+		entries[i] = journalEntry{key: key, rec: p.rec}
+		gens[i] = p.gen
+	}
+	s.staged = s.staged[:0]
+	return entries, gens
 }
 
-// journalRound appends every record changed since the previous round to
-// the journal, syncs it, and finishes r with the outcome: r is a commit
-// round, nil for the round that starts a write-back. On an error the records are marked changed again, for the next
-// round. A round with no record touches no file.
-//
-// The round takes the changed records' bits under s.mu, then copies the
-// records under their pages' data locks: a Write sets its bit after it
-// changed the data, so the copy is at least as new as the bit; a Write
-// after the snapshot sets its bit again and goes into the next round. A
-// copy can be newer than its bit (a Write between the snapshot and the
-// copy), which only journals that value once more than needed.
-func (s *PageStore) journalRound(r *round) error {
-	commit := r != nil
-	if r == nil {
-		r = newRound()
-	}
+// round appends entries to the journal as one batch, syncs it and
+// finishes r (nil when no Commit waits) with the outcome; then it writes
+// the entries in place into their page files. On an error the entries are
+// staged again for the next round, unless written again meanwhile. A
+// round with no entry touches no file.
+func (s *PageStore) round(r *round, entries []journalEntry, gens []uint64) {
 	s.jmu.Lock()
 	defer s.jmu.Unlock()
-	type snap struct {
-		p       *page
-		changed [abi.RecordsPerPage / 64]uint64
-	}
-	s.mu.Lock()
-	snaps := make([]snap, 0, len(s.unjournaled))
-	for p := range s.unjournaled {
-		snaps = append(snaps, snap{p, p.changed})
-		p.changed = [abi.RecordsPerPage / 64]uint64{}
-	}
-	clear(s.unjournaled)
-	s.jcur = r
-	s.mu.Unlock()
-
+	s.retryUnapplied()
 	var err error
-	if len(snaps) > 0 {
-		start := time.Now()
-		slices.SortFunc(snaps, func(a, b snap) int {
-			return cmp.Or(cmp.Compare(a.p.key.Den, b.p.key.Den), cmp.Compare(a.p.key.Page, b.p.key.Page))
-		})
-		var entries []journalEntry
-		for _, sn := range snaps {
-			sn.p.dmu.Lock()
-			for w, word := range sn.changed {
-				for ; word != 0; word &= word - 1 {
-					i := w*64 + bits.TrailingZeros64(word)
-					e := journalEntry{den: sn.p.key.Den, sn: sn.p.key.Page*abi.RecordsPerPage + uint32(i)}
-					copy(e.rec[:], sn.p.data[i*abi.RecordSize:])
-					entries = append(entries, e)
-				}
-			}
-			sn.p.dmu.Unlock()
-		}
-		b, next := appendBatches(nil, s.j.salt, s.j.seq, entries)
-		if err = s.j.append(s.top, b, next); err != nil {
-			err = fmt.Errorf("storage: journal %s: %w", s.jpath, err)
-			s.syncErrors.Add(1)
-		} else {
-			s.journalBytes.Add(uint64(len(b)))
-			s.journalSyncs.Add(1)
-		}
-		d := time.Since(start)
-		s.lastSync.Store(int64(d))
-		s.totalSync.Add(int64(d))
+	if len(entries) > 0 {
+		err = s.appendLocked(entries)
 	}
-	full := s.j.size >= s.jlimit
-
 	s.mu.Lock()
-	for _, sn := range snaps {
-		if err != nil {
-			for w := range sn.changed {
-				sn.p.changed[w] |= sn.changed[w]
-			}
-			s.unjournaled[sn.p] = struct{}{}
-		} else {
-			s.settleLocked(sn.p)
+	for i, e := range entries {
+		p := s.pending[e.key]
+		switch {
+		case p.gen != gens[i]: // written again: the newer value is staged
+		case err == nil:
+			p.durable = true
+		case !p.staged:
+			p.staged = true
+			s.staged = append(s.staged, e.key)
 		}
 	}
-	s.evictLocked()
-	s.jcur = nil
 	s.mu.Unlock()
-	if commit {
+	if r != nil {
 		s.commitRounds.Add(1)
+		r.finish(err)
 	}
-	r.finish(err)
-	if full && err == nil {
-		s.wakeWriteBack()
+	if err != nil || len(entries) == 0 {
+		return
 	}
-	return err
+	s.applyLocked(entries, gens)
+	if s.j.size >= s.opts.JournalLimit {
+		s.wakeCheckpoint()
+	}
 }
 
-// writeBack is a write-back round: it makes every dirty page durable in its
-// page file and then drops the part of the journal that those pages cover.
-// final (at Close, the journaler stopped) removes the journal instead once
-// every page is durable. The round counts in WriteBackRounds when someone
-// waits for it or it did or failed something.
-//
-// Checkpoint. Journal rounds go on while the pages are written back, so
-// the journal cannot simply be emptied afterwards: records committed
-// during the write-back are only in the journal. The round therefore
-//
-//  1. runs a journal round, so that the changes made so far are journaled
-//     (not needed for correctness: it lets pages that were only waiting to
-//     be journaled become evictable once written back);
-//  2. takes the journal's mark M: its end, between two batches;
-//  3. then takes the snapshot of the dirty pages and writes them back
-//     (flush), each page copied after its snapshot;
-//  4. once every one of them is durable, rewrites the journal with only
-//     the batches after M (new file, synced, renamed over the journal, the
-//     data root synced), holding the journal lock so that no round appends
-//     meanwhile.
-//
-// Every entry before M was copied from its page before M was taken, when
-// the page was dirty (a Write makes it dirty before its bit is set), so
-// the page was either still dirty at step 3, and is written back with
-// data at least as new as the entry, or had been written back since the
-// entry was copied. So when the pages are durable, the page files hold
-// every entry before M or a newer value: dropping those entries loses no
-// committed record. A crash before the rename is durable leaves the old
-// journal, whose replay sets the records of the entries before M back to
-// those values and then applies the entries after M, the newer committed
-// values: a record can only lose a value that was never committed (its
-// Commit did not return), as it can without a journal. After the rename
-// the journal holds the entries after M, which replay applies over page
-// files that hold everything before M. A failed write-back leaves the
-// journal alone; the next round retries.
-func (s *PageStore) writeBack(final, waited bool) error {
-	jerr := s.journalRound(nil)
-	s.jmu.Lock()
-	m := s.j.mark()
-	s.jmu.Unlock()
-	synced, err := s.flush()
-	counted := synced > 0 || err != nil // by flush
-	if waited && !counted {
-		s.writeBackRound.Add(1)
-		counted = true
+// appendLocked appends entries as one batch to the journal and syncs it.
+// The caller holds s.jmu.
+func (s *PageStore) appendLocked(entries []journalEntry) error {
+	if s.j == nil {
+		s.journalErrors.Add(1)
+		s.wakeCheckpoint()
+		return fmt.Errorf("storage: journal %s: %w", s.jpath, errNoJournal)
 	}
-	if err != nil {
-		return err
-	}
-	if s.hooks != nil && s.hooks.checkpoint != nil && !s.hooks.checkpoint() {
-		return nil
-	}
-	switch {
-	case final:
-		// No round can append any more, and every page is durable: the
-		// journal, and whether its last round failed, no longer matter.
-		err, jerr = s.removeJournal(), nil
-	case m.off > journalHeaderSize:
-		err = s.checkpoint(m)
-	}
-	if err = cmp.Or(err, jerr); err != nil && !counted {
-		s.writeBackRound.Add(1)
-	}
-	return err
-}
-
-// checkpoint replaces the journal with one that holds only the batches
-// after m (see writeBack).
-func (s *PageStore) checkpoint(m journalMark) error {
-	s.jmu.Lock()
-	defer s.jmu.Unlock()
-	entries, err := s.j.entriesFrom(m)
-	if err != nil {
-		return fmt.Errorf("storage: journal %s: %w", s.jpath, err)
-	}
-	j, err := newJournal(s.top, s.j.salt, entries)
-	if j != nil {
-		// In place, even when the data root could not be synced: the old
-		// file is gone from the name; j syncs the root before it appends.
-		j.write = s.j.write
-		s.j.f.Close()
-		s.j = j
-	}
-	if err != nil {
-		s.syncErrors.Add(1)
-		return fmt.Errorf("storage: journal %s: cut: %w", s.jpath, err)
-	}
-	return nil
-}
-
-// removeJournal removes the journal file and syncs the data root: the
-// last step of a clean Close, once every page is durable.
-func (s *PageStore) removeJournal() error {
-	s.jmu.Lock()
-	defer s.jmu.Unlock()
-	if err := s.top.Remove(journalName); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("storage: remove journal %s: %w", s.jpath, err)
-	}
-	if err := syncDir(s.top, "."); err != nil {
-		return fmt.Errorf("storage: remove journal %s: %w", s.jpath, err)
-	}
-	return nil
-}
-
-// flushJob is one dirty page of a round.
-type flushJob struct {
-	p       *page
-	version uint64 // p.version when the round started
-	dir     string // p's folder relative to Data
-	err     error
-}
-
-// flush makes every page dirty at its start durable and returns how many
-// page files it synced. Pages that fail stay dirty. A flush that had pages
-// to write counts as a write-back round.
-func (s *PageStore) flush() (int, error) {
-	s.mu.Lock()
-	jobs := make([]*flushJob, 0, len(s.dirty))
-	for p := range s.dirty {
-		jobs = append(jobs, &flushJob{p: p, version: p.version, dir: path.Dir(pagePath(p.key))})
-	}
-	s.mu.Unlock()
-	if len(jobs) == 0 {
-		return 0, nil
-	}
-	if s.hooks != nil && s.hooks.flushing != nil {
-		s.hooks.flushing()
-	}
+	b := appendBatch(make([]byte, 0, batchHeaderSize+len(entries)*entrySize), s.j.salt, s.j.seq, entries)
 	start := time.Now()
-	slices.SortFunc(jobs, func(a, b *flushJob) int {
-		return cmp.Or(cmp.Compare(a.p.key.Den, b.p.key.Den), cmp.Compare(a.p.key.Page, b.p.key.Page))
-	})
-
-	// Folders, one at a time: a folder seen for the first time (created
-	// or not) has its parent synced so that its entry is durable.
-	dirErr := map[string]error{}
-	for _, j := range jobs {
-		err, seen := dirErr[j.dir]
-		if !seen {
-			err = s.ensureDir(j.dir)
-			dirErr[j.dir] = err
-		}
-		j.err = err
-	}
-	// Page files: temporary file, write, sync, rename over the page.
-	write := okJobs(jobs)
-	forEach(len(write), func(i int) { write[i].err = s.writePage(write[i].p) })
-	// Folders of the renamed pages, each synced once.
-	var dirs []string
-	for _, j := range okJobs(jobs) {
-		if len(dirs) == 0 || dirs[len(dirs)-1] != j.dir {
-			dirs = append(dirs, j.dir)
-		}
-	}
-	syncErr := make([]error, len(dirs))
-	forEach(len(dirs), func(i int) { syncErr[i] = syncDir(s.root, dirs[i]) })
-	for i, d := range dirs {
-		dirErr[d] = syncErr[i]
-	}
-	for _, j := range okJobs(jobs) {
-		if err := dirErr[j.dir]; err != nil {
-			j.err = fmt.Errorf("storage: sync %s: %w", filepath.Join(s.dir, j.dir), err)
-		}
-	}
-
-	var first error
-	failed := 0
-	for _, j := range jobs {
-		if j.err != nil {
-			failed++
-		}
-	}
-	// Counted before the pages show as clean: once DirtyPages shows them
-	// written back, the counters do too.
-	s.writeBackRound.Add(1)
-	s.pagesSynced.Add(uint64(len(jobs) - failed))
-	s.mu.Lock()
-	for _, j := range jobs {
-		if j.err != nil {
-			first = cmp.Or(first, j.err)
-			continue
-		}
-		// A Write since the round started keeps the page dirty.
-		if j.p.version == j.version {
-			delete(s.dirty, j.p)
-			s.settleLocked(j.p)
-		}
-	}
-	s.evictLocked()
-	s.mu.Unlock()
-
+	err := s.j.append(s.top, b)
 	d := time.Since(start)
 	s.lastSync.Store(int64(d))
 	s.totalSync.Add(int64(d))
-	switch {
-	case failed == 0:
-		return len(jobs), nil
-	case failed == 1:
-		clear(s.knownDirs) // a folder may have gone: check them again
-		s.syncErrors.Add(1)
-		return len(jobs) - failed, first
-	default:
-		clear(s.knownDirs)
-		s.syncErrors.Add(1)
-		return len(jobs) - failed, fmt.Errorf("%w (and %d more pages not durable)", first, failed-1)
+	if err != nil {
+		s.journalErrors.Add(1)
+		return fmt.Errorf("storage: journal %s: %w", s.jpath, err)
 	}
+	s.journalBytes.Add(uint64(len(b)))
+	s.journalSyncs.Add(1)
+	s.journalAt.Add(int64(len(b)))
+	return nil
 }
 
-// okJobs returns the jobs without an error.
-func okJobs(jobs []*flushJob) []*flushJob {
-	var ok []*flushJob
-	for _, j := range jobs {
-		if j.err == nil {
-			ok = append(ok, j)
+func compareRecordKeys(a, b RecordKey) int {
+	return cmp.Or(cmp.Compare(a.Den, b.Den), cmp.Compare(a.SN, b.SN))
+}
+
+// applyLocked writes journaled entries in place into their page files and
+// drops them from pending unless written again meanwhile. An entry whose
+// write fails stays pending (durable: Read still returns it) and is
+// retried first by the next round; no checkpoint happens until it is in
+// its page. The caller holds s.jmu.
+func (s *PageStore) applyLocked(entries []journalEntry, gens []uint64) {
+	var failed []pendingApply
+	var done []int
+	for i, e := range entries {
+		if err := s.writeInPlace(e); err != nil {
+			s.pageSyncErrors.Add(1)
+			s.log.Error("storage: record write failed; it stays in the journal and is retried", "den", e.key.Den, "sn", e.key.SN, "err", err)
+			failed = append(failed, pendingApply{e, gens[i]})
+			continue
+		}
+		done = append(done, i)
+	}
+	s.mu.Lock()
+	for _, i := range done {
+		if p := s.pending[entries[i].key]; p.gen == gens[i] {
+			delete(s.pending, entries[i].key)
 		}
 	}
-	return ok
+	s.mu.Unlock()
+	s.unapplied = append(s.unapplied, failed...)
 }
 
-// forEach calls fn(0) .. fn(n-1), at most flushWorkers at a time.
-func forEach(n int, fn func(int)) {
-	if n == 1 {
-		fn(0)
+// pendingApply is a journaled entry whose in-place write failed.
+type pendingApply struct {
+	e   journalEntry
+	gen uint64
+}
+
+// retryUnapplied writes the entries of earlier rounds whose in-place
+// write failed, unless written again since. The caller holds s.jmu.
+func (s *PageStore) retryUnapplied() {
+	if len(s.unapplied) == 0 {
 		return
 	}
+	var entries []journalEntry
+	var gens []uint64
+	s.mu.Lock()
+	for _, u := range s.unapplied {
+		if p := s.pending[u.e.key]; p != nil && p.gen == u.gen {
+			entries = append(entries, u.e)
+			gens = append(gens, u.gen)
+		}
+	}
+	s.mu.Unlock()
+	s.unapplied = nil
+	s.applyLocked(entries, gens)
+}
+
+// writeInPlace writes a journaled record into its page file and notes the
+// page for the next checkpoint. The caller holds s.jmu.
+func (s *PageStore) writeInPlace(e journalEntry) error {
+	sl := s.slot(e.key.Den, abi.Page(e.key.SN))
+	f, err := s.acquire(sl, true)
+	if err != nil {
+		return err
+	}
+	defer s.release(sl)
+	if _, err := f.WriteAt(e.rec[:], recordOffset(e.key.SN)); err != nil {
+		return fmt.Errorf("storage: write page %s: %w", s.data.Path(pagePath(sl.key)), err)
+	}
+	s.written[sl.key] = true
+	return nil
+}
+
+func (s *PageStore) wakeCheckpoint() {
+	select {
+	case s.ckick <- struct{}{}:
+	default:
+	}
+}
+
+// runCheckpoints runs a checkpoint every CheckpointEvery, when the journal
+// reaches JournalLimit, and again with backoff after a failure.
+func (s *PageStore) runCheckpoints() {
+	defer close(s.cstopped)
+	t := time.NewTimer(s.opts.CheckpointEvery)
+	defer t.Stop()
+	backoff := time.Second
+	for {
+		select {
+		case <-t.C:
+		case <-s.ckick:
+		case <-s.closing:
+			return
+		}
+		if err := s.checkpoint(); err != nil {
+			s.log.Error("storage: checkpoint failed; the journal is kept and the checkpoint retried", "err", err, "retry_in", backoff)
+			t.Reset(backoff)
+			backoff = min(2*backoff, s.opts.CheckpointEvery)
+			continue
+		}
+		backoff = time.Second
+		t.Reset(s.opts.CheckpointEvery)
+	}
+}
+
+// checkpoint makes the page files hold everything the journal held before
+// it started and drops that part of the journal:
+//
+//  1. with the journal lock: the journal becomes the old journal (renamed,
+//     folder synced) and a new, empty journal is put in place; the pages
+//     written in place from the old one are noted;
+//  2. without it (rounds go on into the new journal): those page files are
+//     synced;
+//  3. the old journal is removed.
+//
+// A failure leaves the old journal in place; the next checkpoint retries
+// from where this one stopped (a page whose sync failed is rewritten from
+// its current contents first, since a failed sync may have dropped the
+// kernel's dirty pages). While an old journal exists no new rotation
+// happens, so the journal grows until JournalMax stops writes.
+func (s *PageStore) checkpoint() error {
+	s.jmu.Lock()
+	if err := s.rotateLocked(); err != nil {
+		s.jmu.Unlock()
+		return err
+	}
+	if s.old == nil {
+		s.jmu.Unlock()
+		return nil
+	}
+	pages := slices.SortedFunc(maps.Keys(s.oldPages), comparePageKeys)
+	s.jmu.Unlock()
+
+	errs := s.syncPages(pages)
+
+	s.jmu.Lock()
+	defer s.jmu.Unlock()
+	var failed []error
+	for i, key := range pages {
+		if errs[i] == nil {
+			delete(s.oldPages, key)
+			continue
+		}
+		failed = append(failed, errs[i])
+		if err := s.rewritePageLocked(key); err != nil {
+			failed = append(failed, err)
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%d page files not synced: %w", len(failed), errors.Join(failed...))
+	}
+	return s.removeOldLocked()
+}
+
+// rotateLocked turns the journal into the old journal and puts a new one
+// in place, unless an old journal exists already; it finishes a rotation
+// that failed half-way. The caller holds s.jmu.
+func (s *PageStore) rotateLocked() error {
+	if s.old == nil {
+		if len(s.written) == 0 || len(s.unapplied) > 0 {
+			return nil // nothing to checkpoint, or a page lacks a record of the journal
+		}
+		if err := s.j.cut(); err != nil {
+			return fmt.Errorf("storage: journal %s: %w", s.jpath, err)
+		}
+		if err := s.top.Rename(journalName, journalOldName); err != nil {
+			return fmt.Errorf("storage: journal %s: rotate: %w", s.jpath, err)
+		}
+		s.old, s.j = s.j, nil
+		s.oldPages, s.written = s.written, map[PageKey]bool{}
+		// Durable before the new journal's rename, which could otherwise
+		// reach the disk first and replace the old journal's contents.
+		if err := s.top.SyncDir("."); err != nil {
+			return fmt.Errorf("storage: journal %s: rotate: %w", s.jpath, err)
+		}
+	}
+	if s.j == nil {
+		j, err := createJournal(s.top)
+		if j != nil {
+			s.j = j
+			s.journalAt.Store(s.j.size + s.old.size)
+		}
+		if err != nil {
+			return fmt.Errorf("storage: journal %s: create: %w", s.jpath, err)
+		}
+	}
+	return nil
+}
+
+// removeOldLocked removes the old journal, whose pages are all synced.
+func (s *PageStore) removeOldLocked() error {
+	if err := s.top.Remove(journalOldName); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("storage: remove %s: %w", s.top.Path(journalOldName), err)
+	}
+	if err := s.top.SyncDir("."); err != nil {
+		return fmt.Errorf("storage: remove %s: %w", s.top.Path(journalOldName), err)
+	}
+	s.old.f.Close()
+	s.old, s.oldPages = nil, nil
+	s.journalAt.Store(s.j.size)
+	s.checkpoints.Add(1)
+	return nil
+}
+
+func comparePageKeys(a, b PageKey) int {
+	return cmp.Or(cmp.Compare(a.Den, b.Den), cmp.Compare(a.Page, b.Page))
+}
+
+// syncPages syncs the page files of keys, syncWorkers at a time, and
+// returns each one's error.
+func (s *PageStore) syncPages(keys []PageKey) []error {
+	errs := make([]error, len(keys))
+	forEach(len(keys), func(i int) {
+		sl := s.slot(keys[i].Den, keys[i].Page)
+		f, err := s.acquire(sl, false)
+		switch {
+		case err != nil:
+		case f == nil:
+			err = fmt.Errorf("storage: page %s: %w", s.data.Path(pagePath(keys[i])), fs.ErrNotExist)
+		default:
+			err = f.Datasync()
+			s.release(sl)
+			if err != nil {
+				err = fmt.Errorf("storage: sync page %s: %w", s.data.Path(pagePath(keys[i])), err)
+			}
+		}
+		if err != nil {
+			s.pageSyncErrors.Add(1)
+		} else {
+			s.pagesSynced.Add(1)
+		}
+		errs[i] = err
+	})
+	return errs
+}
+
+// rewritePageLocked writes a page file's contents over themselves, so that
+// a sync that failed (and may have let the kernel drop the dirty pages) is
+// retried on dirty data. The caller holds s.jmu: no record is written in
+// place meanwhile.
+func (s *PageStore) rewritePageLocked(key PageKey) error {
+	sl := s.slot(key.Den, key.Page)
+	f, err := s.acquire(sl, false)
+	if err != nil || f == nil {
+		return err
+	}
+	defer s.release(sl)
+	buf := make([]byte, PageFileSize)
+	if _, err := f.ReadAt(buf, 0); err != nil {
+		return fmt.Errorf("storage: rewrite page %s: %w", s.data.Path(pagePath(key)), err)
+	}
+	if _, err := f.WriteAt(buf, 0); err != nil {
+		return fmt.Errorf("storage: rewrite page %s: %w", s.data.Path(pagePath(key)), err)
+	}
+	return nil
+}
+
+// forEach calls fn(0) .. fn(n-1), at most syncWorkers at a time.
+func forEach(n int, fn func(int)) {
 	work := make(chan int)
 	var wg sync.WaitGroup
-	for range min(n, flushWorkers) {
+	for range min(n, syncWorkers) {
 		wg.Go(func() {
 			for i := range work {
 				fn(i)
@@ -555,110 +444,165 @@ func forEach(n int, fn func(int)) {
 	wg.Wait()
 }
 
-// ensureDir makes sure the page folder d ("01/03") and its parent exist
-// with durable entries. Write-back only.
-func (s *PageStore) ensureDir(d string) error {
-	if s.knownDirs[d] {
-		return nil
+// recover replays the journals a store that was not closed left (the old
+// one first), syncs the pages they wrote, removes the old journal and puts
+// a new, empty journal in place. Both files are scanned before anything is
+// written, so a corrupt journal changes nothing. It runs in openPageStore
+// before the store's goroutines start.
+func (s *PageStore) recover() error {
+	if err := s.top.Remove(journalTemp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("storage: remove stale %s: %w", s.top.Path(journalTemp), err)
 	}
-	den, _, _ := strings.Cut(d, "/")
-	for _, name := range []string{den, d} {
-		if s.knownDirs[name] {
-			continue
+	var files []string
+	for _, name := range []string{journalOldName, journalName} {
+		switch _, err := s.top.Stat(name); {
+		case err == nil:
+			files = append(files, name)
+		case !errors.Is(err, fs.ErrNotExist):
+			return fmt.Errorf("storage: journal %s: %w", s.top.Path(name), err)
 		}
-		if err := mkdirSynced(s.root, name); err != nil {
-			return fmt.Errorf("storage: page folder %s: %w", filepath.Join(s.dir, name), err)
+	}
+	for _, replay := range []bool{false, true} {
+		for _, name := range files {
+			if err := s.replayFile(name, replay); err != nil {
+				return err
+			}
 		}
-		s.knownDirs[name] = true
+	}
+	pages := slices.SortedFunc(maps.Keys(s.written), comparePageKeys)
+	if err := errors.Join(s.syncPages(pages)...); err != nil {
+		return fmt.Errorf("storage: journal %s: sync the replayed pages: %w", s.jpath, err)
+	}
+	clear(s.written)
+	if err := s.top.Remove(journalOldName); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("storage: remove %s: %w", s.top.Path(journalOldName), err)
+	}
+	j, err := createJournal(s.top)
+	if err != nil {
+		if j != nil {
+			j.f.Close()
+		}
+		return fmt.Errorf("storage: journal %s: create: %w", s.jpath, err)
+	}
+	s.j = j
+	s.journalAt.Store(j.size)
+	return nil
+}
+
+// replayFile scans journal file name and, when replay, writes its records
+// in place.
+func (s *PageStore) replayFile(name string, replay bool) error {
+	f, err := s.top.OpenFile(name, os.O_RDONLY, 0)
+	if err != nil {
+		return fmt.Errorf("storage: journal %s: %w", s.top.Path(name), err)
+	}
+	defer f.Close()
+	var fn func([]journalEntry) error
+	if replay {
+		fn = func(es []journalEntry) error {
+			for _, e := range es {
+				if !checkRecordKey(e.key) {
+					return fmt.Errorf("storage: journal %s: entry for record (%d, %d), which does not exist", s.top.Path(name), e.key.Den, e.key.SN)
+				}
+				if err := s.writeInPlace(e); err != nil {
+					return fmt.Errorf("storage: journal %s: replay: %w", s.top.Path(name), err)
+				}
+			}
+			return nil
+		}
+	}
+	sc, err := scanJournal(f, s.top.Path(name), fn)
+	if err != nil {
+		return err
+	}
+	if replay && (sc.Records > 0 || sc.Torn > 0) {
+		s.log.Info("storage: journal replayed", "journal", sc.Path, "batches", sc.Batches, "records", sc.Records, "torn_tail_bytes", sc.Torn)
 	}
 	return nil
 }
 
-// mkdirSynced creates folder name (mode dirPerm) unless it exists, and
-// syncs its parent.
-func mkdirSynced(root *os.Root, name string) error {
-	switch err := root.Mkdir(name, dirPerm); {
-	case err == nil:
-		f, err := root.Open(name)
-		if err != nil {
-			return err
-		}
-		err = f.Chmod(dirPerm) // whatever the umask
-		f.Close()
-		if err != nil {
-			return err
-		}
-	case errors.Is(err, fs.ErrExist):
-		fi, err := root.Stat(name)
-		if err != nil {
-			return err
-		}
-		if !fi.IsDir() {
-			return errors.New("not a folder")
-		}
-	default:
-		return err
+func checkRecordKey(k RecordKey) bool { return abi.RecordExists(k.Den, k.SN) }
+
+// Close stops the store: the callers of Commit that joined before get
+// their round, then every page written is synced and both journals are
+// removed, so that the data root holds exactly the node's files. When
+// that fails, the journals stay for the next open to replay.
+func (s *PageStore) Close() error {
+	if !s.stop() {
+		return ErrClosed
 	}
-	return syncDir(root, path.Dir(name))
+	s.jmu.Lock()
+	err := s.finalCheckpointLocked()
+	s.jmu.Unlock()
+	return errors.Join(err, s.closeFiles())
 }
 
-// writePage writes a copy of p's bytes over its page file: temporary file,
-// sync, rename. The copy is taken under p.dmu, so a Write during the flush
-// is either in it or leaves the page dirty (its version moved on).
-// Write-back only.
-func (s *PageStore) writePage(p *page) error {
-	buf := make([]byte, PageFileSize)
-	p.dmu.Lock()
-	copy(buf, p.data)
-	p.dmu.Unlock()
-	name, tmp := pagePath(p.key), pageTemp(p.key)
-	if err := writeSynced(s.root, tmp, os.O_TRUNC, buf, nil); err != nil {
-		return fmt.Errorf("storage: write page %s: %w", filepath.Join(s.dir, name), err)
+// finalCheckpointLocked syncs every page written since the journal files
+// were made and removes them. The journaler has stopped.
+func (s *PageStore) finalCheckpointLocked() error {
+	s.retryUnapplied()
+	if len(s.unapplied) > 0 {
+		return fmt.Errorf("storage: %d records not written to their pages; the journal %s keeps them", len(s.unapplied), s.jpath)
 	}
-	if err := s.root.Rename(tmp, name); err != nil {
-		s.root.Remove(tmp)
-		return fmt.Errorf("storage: write page %s: %w", filepath.Join(s.dir, name), err)
+	pages := slices.SortedFunc(maps.Keys(s.written), comparePageKeys)
+	if s.old != nil {
+		pages = slices.SortedFunc(maps.Keys(s.oldPages), comparePageKeys)
+		for k := range s.written {
+			if !s.oldPages[k] {
+				pages = append(pages, k)
+			}
+		}
+	}
+	if err := errors.Join(s.syncPages(pages)...); err != nil {
+		return fmt.Errorf("storage: close: the journal %s is kept: %w", s.jpath, err)
+	}
+	for _, name := range []string{journalOldName, journalName} {
+		if err := s.top.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("storage: close: remove %s: %w", s.top.Path(name), err)
+		}
+	}
+	if err := s.top.SyncDir("."); err != nil {
+		return fmt.Errorf("storage: close: %w", err)
 	}
 	return nil
 }
 
-// writeSynced creates file name in root (flag adds os.O_TRUNC or
-// os.O_EXCL), mode filePerm whatever the umask, writes data with write
-// (f.Write when nil) and syncs it. A file it created and could not
-// complete is removed.
-func writeSynced(root *os.Root, name string, flag int, data []byte, write func(*os.File, []byte) (int, error)) error {
-	f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|flag, filePerm)
-	if err != nil {
-		return err
+// stop marks the store closed and waits for its goroutines, the
+// journaler after its final round; false when it was stopped already.
+func (s *PageStore) stop() bool {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return false
 	}
-	err = f.Chmod(filePerm)
-	if err == nil {
-		if write == nil {
-			write = (*os.File).Write
-		}
-		_, err = write(f, data)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		root.Remove(name)
-	}
-	return err
+	s.closed = true
+	s.mu.Unlock()
+	close(s.closing)
+	<-s.jstopped
+	<-s.cstopped
+	return true
 }
 
-// syncDir syncs folder name of root, making the entries in it durable.
-func syncDir(root *os.Root, name string) error {
-	f, err := root.Open(name)
-	if err != nil {
-		return err
+// closeFiles closes every open file of the store.
+func (s *PageStore) closeFiles() error {
+	var errs []error
+	s.fmu.Lock()
+	for i := range s.slots {
+		if f := s.slots[i].f; f != nil {
+			errs = append(errs, f.Close())
+			s.slots[i].f, s.slots[i].elem = nil, nil
+		}
 	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	s.lru.Init()
+	s.open = 0
+	s.fmu.Unlock()
+	for _, j := range []*journal{s.j, s.old} {
+		if j != nil {
+			errs = append(errs, j.f.Close())
+		}
 	}
-	return err
+	for _, c := range s.closers {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
 }

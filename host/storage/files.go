@@ -174,3 +174,31 @@ func (rf *RootFiles) WriteFile(dir abi.Dir, name string, data []byte) error {
 }
 
 var _ Files = (*RootFiles)(nil)
+
+// writeSynced creates file name in root (flag adds os.O_TRUNC or
+// os.O_EXCL), mode filePerm whatever the umask, writes data with write
+// (f.Write when nil) and syncs it. A file it created and could not
+// complete is removed.
+func writeSynced(root *os.Root, name string, flag int, data []byte, write func(*os.File, []byte) (int, error)) error {
+	f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|flag, filePerm)
+	if err != nil {
+		return err
+	}
+	err = f.Chmod(filePerm)
+	if err == nil {
+		if write == nil {
+			write = (*os.File).Write
+		}
+		_, err = write(f, data)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		root.Remove(name)
+	}
+	return err
+}

@@ -50,15 +50,16 @@ func (m *MemRecords) Unlock(den int8, page uint32) {
 	l.Unlock()
 }
 
-// Read implements Records.
-func (m *MemRecords) Read(den int8, sn uint32, rec *Record) error {
+// Read implements Records. Every write is durable at once, so nothing is
+// ever pending.
+func (m *MemRecords) Read(den int8, sn uint32, rec *Record) (bool, error) {
 	if !abi.RecordExists(den, sn) {
-		return ErrNoRecord
+		return false, ErrNoRecord
 	}
 	m.mu.Lock()
 	*rec = m.records[RecordKey{den, sn}]
 	m.mu.Unlock()
-	return nil
+	return false, nil
 }
 
 // Write implements Records.

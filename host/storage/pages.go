@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"bytes"
 	"container/list"
 	"errors"
 	"fmt"
@@ -9,23 +8,40 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
+	"path"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/raidakx/raidakx/abi"
+	"github.com/raidakx/raidakx/host/storage/vfs"
 )
 
 // PageFileSize is the size of one page file of the node's coin database:
 // 1024 records of 17 bytes (AN 16, MFS 1).
 const PageFileSize = abi.RecordsPerPage * abi.RecordSize
 
+// Sizes of the database.
+const (
+	denCount     = abi.MaxDen - abi.MinDen + 1      // 15 denominations
+	pagesPerDen  = abi.SNLimit / abi.RecordsPerPage // 1,000 pages each
+	pageCount    = denCount * pagesPerDen           // 15,000 page files
+	maxOpenFiles = pageCount                        // more is never useful
+	fdHeadroom   = 4096                             // descriptors left for sockets, logs, the module cache
+	minOpenFiles = 16                               // below this every Lock reopens
+	defaultLock  = time.Second                      // request_timeout's default
+	// maxPendingRecords bounds the records written and not yet in their
+	// page files (about 80 bytes each): past it writes fail until a
+	// commit round drains them.
+	maxPendingRecords = 1 << 17
+)
+
 // Defaults of PageStoreOptions.
 const (
-	DefaultCacheBytes = 64 << 20          // 64 MiB, about 3,850 pages
-	DefaultWriteBack  = 300 * time.Second // the node's default backup_freq
+	DefaultCheckpointEvery = 300 * time.Second // the node's default backup_freq
+	DefaultJournalLimit    = 8 << 20           // journal size that starts a checkpoint
+	DefaultJournalMax      = 64 << 20          // journal size past which writes fail
 )
 
 // Permissions of what the stores create.
@@ -40,234 +56,259 @@ var (
 	ErrBadPageSize = errors.New("storage: page file has the wrong size")
 	// ErrClosed is returned by the methods of a closed store.
 	ErrClosed = errors.New("storage: store closed")
+	// ErrLockTimeout is returned by a Lock that waited LockTimeout.
+	ErrLockTimeout = errors.New("storage: page lock wait timed out")
+	// ErrJournalFull is returned by Write while the journal is over
+	// JournalMax (checkpoints are failing) or too many records wait for
+	// their commit round: writes fail fast, reads go on.
+	ErrJournalFull = errors.New("storage: journal full: checkpoints are not keeping up")
 
 	errNotLocked = errors.New("storage: page not locked")
 )
 
 // PageStoreOptions tunes a PageStore. Zero values select the defaults.
 type PageStoreOptions struct {
-	// CacheBytes bounds the memory of cached pages (DefaultCacheBytes when
-	// <= 0). Locked pages and dirty pages are never evicted, so the bound
-	// can be exceeded by those; a Lock that finds the cache over its bound
-	// with dirty pages in it first waits for a write-back round.
-	CacheBytes int64
-	// WriteBack is the interval of the background write-back of dirty
-	// pages to their page files (DefaultWriteBack when <= 0): the node's
-	// backup_freq. A change is in its page file at most about this long
-	// after it was made, even without Commit; a committed change is
-	// durable in the journal before that.
-	WriteBack time.Duration
-	// JournalLimit is the size of the journal past which a commit round
-	// starts a write-back round, after which the journal is cut
-	// (DefaultJournalLimit when <= 0). It bounds the journal loosely:
-	// commits go on while pages are written back.
+	// LockTimeout bounds the wait for a page lock (1s, request_timeout's
+	// default, when <= 0). A page held longer by a request that the pool
+	// interrupts is released at its timeout, so a waiter times out only
+	// behind a hung disk.
+	LockTimeout time.Duration
+	// OpenFiles bounds the page files kept open (by default every page
+	// file, 15,000, or fewer when RLIMIT_NOFILE leaves less than 4,096
+	// descriptors above them). Each one beyond costs an open per Lock.
+	// Files in use are not closed, so the bound is exceeded by those
+	// briefly (a checkpoint syncs up to 8 at once).
+	OpenFiles int
+	// CheckpointEvery is the longest time between checkpoints
+	// (DefaultCheckpointEvery when <= 0): the node's backup_freq.
+	CheckpointEvery time.Duration
+	// JournalLimit is the journal size that starts a checkpoint
+	// (DefaultJournalLimit when <= 0).
 	JournalLimit int64
-	// Logger receives the errors of background write-back rounds
-	// (slog.Default() when nil).
+	// JournalMax is the size of the journal files past which Write fails
+	// with ErrJournalFull (DefaultJournalMax when <= 0). It is only
+	// reached when checkpoints fail, e.g. a page file cannot be synced.
+	JournalMax int64
+	// Logger receives background errors (slog.Default() when nil).
 	Logger *slog.Logger
-
-	hooks *pageHooks // tests only
-}
-
-// pageHooks let tests stop a store at chosen points.
-type pageHooks struct {
-	// flushing is called by a write-back round once it took its snapshot
-	// of the dirty pages, before it writes them.
-	flushing func()
-	// checkpoint is called by a write-back round once the pages are
-	// durable, before it cuts the journal; false skips the cut, as if the
-	// process died there.
-	checkpoint func() bool
-	// journalWrite replaces the write of journal batches.
-	journalWrite func(f *os.File, b []byte, off int64) (int, error)
 }
 
 // PageStats are the counters of a PageStore, for metrics.
 type PageStats struct {
-	CacheHits       uint64        // Locks that found the page in the cache
-	CacheMisses     uint64        // Locks that had to read the page file (or found none)
-	Evictions       uint64        // pages dropped from the cache
-	CommitRounds    uint64        // journal rounds that served at least one Commit
-	WriteBackRounds uint64        // page write-back rounds (timer, journal size, memory pressure, Close)
-	PagesSynced     uint64        // page files written and synced
-	SyncErrors      uint64        // rounds in which some record or page could not be made durable
-	JournalBytes    uint64        // bytes appended to the journal and synced
-	JournalSyncs    uint64        // journal appends synced (one per journal round that had records)
-	LastSync        time.Duration // duration of the last sync: a journal append or a page write-back
-	TotalSync       time.Duration // total duration of the journal appends and page write-backs
-	CachedPages     int           // pages in memory now
-	CachedBytes     int64         // their bytes
-	DirtyPages      int           // pages changed and not yet written back to their page files
+	CommitRounds        uint64        // journal rounds that served at least one Commit
+	JournalBytes        uint64        // bytes appended to the journal and synced
+	JournalSyncs        uint64        // journal appends synced
+	JournalErrors       uint64        // journal appends or syncs that failed
+	Checkpoints         uint64        // checkpoints that removed an old journal
+	PagesSynced         uint64        // page files synced by checkpoints
+	PageSyncErrors      uint64        // page file syncs or in-place writes that failed
+	LockTimeouts        uint64        // Locks that gave up
+	WritesRejected      uint64        // Writes refused with ErrJournalFull
+	LastSync            time.Duration // duration of the last journal sync
+	TotalSync           time.Duration // total duration of journal syncs
+	OpenFiles           int           // page files open now
+	PendingRecords      int           // records written and not yet in their page files
+	JournalSize         int64         // bytes in the journal files now
+	PagesUncheckpointed int           // page files written since the last checkpoint
 }
 
 // PageStore is the coin database of a RAIDA data root: the page files of
 // DATAROOT/Data, byte-compatible with the node's own layout
-// (Data/{den:02x}/{page>>8:02x}/{page:04x}.bin). It implements Records
-// with an on-demand, memory-bounded page cache and group commit.
+// (Data/{den:02x}/{page>>8:02x}/{page:04x}.bin). Records are read with
+// pread and written in place with pwrite; the kernel's page cache does the
+// caching, so the store's memory does not grow with the data.
 //
-// Durability comes from a write-ahead journal, DATAROOT/raidakx.journal
-// (format in journal.go): Commit appends the records changed since the
-// previous commit round to it and syncs that one file, shared by every
-// concurrent caller. The page files are written back in the background
-// (temporary file, sync, rename, folder sync) every WriteBack interval,
-// when the journal grows past JournalLimit, when the cache needs to evict
-// dirty pages, and at Close; once a write-back has made durable every page
-// that a part of the journal covers, that part is dropped. OpenPageStore
-// replays the journal that a store which was not closed left, and Close
-// writes every page back and removes the journal, so that after a clean
-// stop the data root holds exactly the node's files, up to date. Every
-// file access goes through an os.Root opened on DATAROOT or DATAROOT/Data.
+// Invariants, each kept by construction:
 //
-// A page file that does not exist reads as all zero records; it is created
-// by the first write-back of the page.
+//   - One lock per page. The page locks are a table indexed by (den,
+//     page), made when the store opens and never changed: no two lock
+//     objects can exist for one page.
+//   - Redo before write. A record reaches its page file only from a
+//     commit round, after the journal batch that holds its value is
+//     synced. Until then it waits in pending, where Read finds it; so an
+//     in-place write torn by a crash is always repaired by replay.
+//   - Journal outlives its pages. A journal file is removed only after
+//     every page file written from it was synced (checkpoint), and only
+//     the newest journal receives appends.
+//   - Replay is idempotent. Entries hold whole records and are applied in
+//     order; replay ends with the same checkpoint as a running store.
+//   - Read committed. Read reports a value whose batch is not synced as
+//     pending; the caller commits before it answers on it.
+//   - Page files are created whole. A missing page reads as zeros; the
+//     first Write to it puts a complete zero page in place (temporary
+//     file, synced, renamed, its folder synced) before any record goes in.
+//     A page file is never resized.
+//   - Every wait is bounded: Lock by LockTimeout, Commit by its context;
+//     a disk that hangs gives errors, not a stall.
+//
+// Every file access goes through a vfs.FS: an os.Root on DATAROOT and one
+// on DATAROOT/Data in production, an in-memory file system with simulated
+// power loss in tests.
 type PageStore struct {
-	dir    string   // DATAROOT/Data, for messages
-	jpath  string   // DATAROOT/raidakx.journal, for messages
-	top    *os.Root // DATAROOT, for the journal
-	root   *os.Root // DATAROOT/Data
-	limit  int64
-	every  time.Duration
-	jlimit int64
-	log    *slog.Logger
-	hooks  *pageHooks
+	top, data vfs.FS
+	closers   []io.Closer
+	jpath     string
+	opts      PageStoreOptions
+	log       *slog.Logger
 
-	mu     sync.Mutex
-	pages  map[PageKey]*page
-	lru    list.List          // evictable pages (unlocked, clean, journaled, loaded), most recent first
-	cached int64              // bytes of loaded pages
-	dirty  map[*page]struct{} // pages whose page file is older than the cache
-	// Pages with records changed since the last journal round took them
-	// (page.changed not zero).
-	unjournaled map[*page]struct{}
-	jnext       *round // the commit round that has not started yet
-	jcur        *round // the journal round in progress, if any
-	wnext       *round // the write-back round that has not started yet
-	closed      bool
-	crashed     bool // crash: stop without the final rounds (tests)
+	slots [pageCount]pageSlot
 
-	jkick    chan struct{} // wakes the journaler
-	wkick    chan struct{} // wakes the write-back goroutine
-	closing  chan struct{} // closed by Close
-	jstopped chan struct{} // closed by the journaler when it exits
-	wstopped chan struct{} // closed by the write-back goroutine when it exits
-	finalErr error         // the final write-back's error, set before wstopped
+	// fmu guards the open-file fields of the slots and lru.
+	fmu  sync.Mutex
+	lru  list.List // slots with an open, unused file; least recently used last
+	open int       // slots with an open file
 
-	// jmu serializes the journal rounds and guards j. A round holds it
-	// from its snapshot of the changed records until their append is
-	// synced, so rounds append in the order of their snapshots.
-	jmu sync.Mutex
-	j   *journal
+	// mu guards the pending records and the round bookkeeping.
+	mu      sync.Mutex
+	pending map[RecordKey]*pendingRecord
+	staged  []RecordKey // pending records not yet taken by a round
+	next    *round      // the commit round that has not started yet
+	closed  bool
 
-	// Used by the write-back goroutine only (and by OpenPageStore before
-	// it starts).
-	knownDirs map[string]bool
+	// jmu serializes the journal: rounds, checkpoints and Close hold it
+	// while they append, apply or rotate.
+	jmu       sync.Mutex
+	j         *journal         // the journal; nil while a checkpoint failed to create it
+	old       *journal         // the old journal, while a checkpoint is not done with it
+	written   map[PageKey]bool // pages written in place from the journal
+	oldPages  map[PageKey]bool // pages written from the old journal, not yet synced
+	unapplied []pendingApply   // synced entries whose in-place write failed: retried first
 
-	hits, misses, evictions      atomic.Uint64
-	commitRounds, writeBackRound atomic.Uint64
-	pagesSynced, syncErrors      atomic.Uint64
-	journalBytes, journalSyncs   atomic.Uint64
-	lastSync, totalSync          atomic.Int64
+	kick      chan struct{} // wakes the journaler
+	ckick     chan struct{} // wakes the checkpointer
+	closing   chan struct{}
+	jstopped  chan struct{}
+	cstopped  chan struct{}
+	journalAt atomic.Int64 // journal bytes now (both files), for Write's limit
+
+	commitRounds, journalBytes, journalSyncs, journalErrors atomic.Uint64
+	checkpoints, pagesSynced, pageSyncErrors                atomic.Uint64
+	lockTimeouts, writesRejected                            atomic.Uint64
+	lastSync, totalSync                                     atomic.Int64
 }
 
-// page is one cached page. Its lock is the page lock of Records; its data
-// has a mutex of its own so that the journal and write-back rounds can copy
-// a changed page without waiting for a caller that holds the page lock.
-type page struct {
+// pageSlot is one page of the database: its lock and its open file.
+type pageSlot struct {
 	key  PageKey
-	lock sync.Mutex // Records.Lock / Unlock
+	lock chan struct{} // holds a token while the page is locked
 
-	// Guarded by PageStore.mu.
-	refs    int           // holders and waiters of lock; > 0 pins the page
-	elem    *list.Element // in PageStore.lru, or nil
-	loaded  bool          // data is set and counted in PageStore.cached
-	version uint64        // bumped by every Write that changed data
-	// Records changed since the last journal round took them: bit i%64
-	// of changed[i/64] for record i of the page.
-	changed [abi.RecordsPerPage / 64]uint64
-
-	dmu  sync.Mutex
-	data []byte // PageFileSize bytes once loaded; never reset
+	// Guarded by PageStore.fmu.
+	f       vfs.File
+	missing bool          // the page file was found missing (reads as zeros)
+	users   int           // callers using f now; > 0 keeps it open
+	elem    *list.Element // in PageStore.lru while open and unused
 }
 
-// OpenPageStore opens the coin database of the data root dataRoot, creating
-// dataRoot/Data when it is missing, and starts its background write-back.
-// dataRoot/Data itself may be a symbolic link (e.g. to another disk); no
-// access reaches outside it.
+// pendingRecord is a record written and not yet in its page file.
+type pendingRecord struct {
+	rec     Record
+	gen     uint64 // bumped by every Write
+	staged  bool   // in PageStore.staged, waiting for a round
+	durable bool   // its value is in a synced batch
+}
+
+// OpenPageStore opens the coin database of the data root dataRoot,
+// creating dataRoot/Data when it is missing. dataRoot/Data itself may be a
+// symbolic link (e.g. to another disk); no access reaches outside it.
 //
-// When dataRoot holds the journal of a store that was not closed, its
-// records are applied to the pages, the pages written back durably and
-// the journal emptied before OpenPageStore returns; a journal it cannot
-// replay, or pages it cannot write back, make it fail and leave the
-// journal in place. The journal ends at its first torn batch, the trace
-// of a crash during an append that nobody was told had succeeded.
+// When dataRoot holds journals of a store that was not closed, they are
+// replayed into the page files and checkpointed before OpenPageStore
+// returns. A journal that cannot be read, or is corrupt before its last
+// batch (*JournalCorruptError), makes it fail and leaves every file as it
+// was; a torn last batch, the trace of a crash during an append that no
+// Commit acknowledged, is ignored.
 func OpenPageStore(dataRoot string, opts PageStoreOptions) (*PageStore, error) {
-	if opts.CacheBytes <= 0 {
-		opts.CacheBytes = DefaultCacheBytes
+	top, err := vfs.OpenDir(dataRoot)
+	if err != nil {
+		return nil, fmt.Errorf("storage: open data root: %w", err)
 	}
-	if opts.WriteBack <= 0 {
-		opts.WriteBack = DefaultWriteBack
+	data, err := openDataDir(top, func() (vfs.FS, error) { return vfs.OpenDir(top.Path("Data")) })
+	if err != nil {
+		top.Close()
+		return nil, err
+	}
+	s, err := openPageStore(top, data, opts)
+	if err != nil {
+		data.(*vfs.Dir).Close()
+		top.Close()
+		return nil, err
+	}
+	s.closers = []io.Closer{data.(*vfs.Dir), top}
+	return s, nil
+}
+
+// openDataDir creates folder Data in top (durably) unless it exists, and
+// opens it with open.
+func openDataDir(top vfs.FS, open func() (vfs.FS, error)) (vfs.FS, error) {
+	switch err := top.Mkdir("Data", dirPerm); {
+	case err == nil:
+		if err := top.SyncDir("."); err != nil {
+			return nil, fmt.Errorf("storage: create %s: %w", top.Path("Data"), err)
+		}
+	case !errors.Is(err, fs.ErrExist):
+		return nil, fmt.Errorf("storage: create %s: %w", top.Path("Data"), err)
+	}
+	data, err := open()
+	if err != nil {
+		return nil, fmt.Errorf("storage: open coin database: %w", err)
+	}
+	return data, nil
+}
+
+// openPageStore opens the store on the data root top and its Data folder.
+func openPageStore(top, data vfs.FS, opts PageStoreOptions) (*PageStore, error) {
+	if opts.LockTimeout <= 0 {
+		opts.LockTimeout = defaultLock
+	}
+	if opts.OpenFiles <= 0 {
+		opts.OpenFiles = defaultOpenFiles()
+	}
+	opts.OpenFiles = min(max(opts.OpenFiles, minOpenFiles), maxOpenFiles)
+	if opts.CheckpointEvery <= 0 {
+		opts.CheckpointEvery = DefaultCheckpointEvery
 	}
 	if opts.JournalLimit <= 0 {
 		opts.JournalLimit = DefaultJournalLimit
 	}
+	if opts.JournalMax <= 0 {
+		opts.JournalMax = DefaultJournalMax
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	top, err := os.OpenRoot(dataRoot)
-	if err != nil {
-		return nil, fmt.Errorf("storage: open data root: %w", err)
-	}
-	switch err := top.Mkdir("Data", dirPerm); {
-	case err == nil:
-		if err := syncDir(top, "."); err != nil {
-			top.Close()
-			return nil, fmt.Errorf("storage: create %s/Data: %w", dataRoot, err)
-		}
-	case !errors.Is(err, fs.ErrExist):
-		top.Close()
-		return nil, fmt.Errorf("storage: create %s/Data: %w", dataRoot, err)
-	}
-	dir := filepath.Join(dataRoot, "Data")
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		top.Close()
-		return nil, fmt.Errorf("storage: open coin database: %w", err)
-	}
 	s := &PageStore{
-		dir:         dir,
-		jpath:       filepath.Join(dataRoot, journalName),
-		top:         top,
-		root:        root,
-		limit:       opts.CacheBytes,
-		every:       opts.WriteBack,
-		jlimit:      opts.JournalLimit,
-		log:         opts.Logger,
-		hooks:       opts.hooks,
-		pages:       map[PageKey]*page{},
-		dirty:       map[*page]struct{}{},
-		unjournaled: map[*page]struct{}{},
-		jkick:       make(chan struct{}, 1),
-		wkick:       make(chan struct{}, 1),
-		closing:     make(chan struct{}),
-		jstopped:    make(chan struct{}),
-		wstopped:    make(chan struct{}),
-		knownDirs:   map[string]bool{},
+		top:      top,
+		data:     data,
+		jpath:    top.Path(journalName),
+		opts:     opts,
+		log:      opts.Logger,
+		pending:  map[RecordKey]*pendingRecord{},
+		written:  map[PageKey]bool{},
+		kick:     make(chan struct{}, 1),
+		ckick:    make(chan struct{}, 1),
+		closing:  make(chan struct{}),
+		jstopped: make(chan struct{}),
+		cstopped: make(chan struct{}),
 	}
-	err = s.removeStaleTemps()
-	if err == nil {
-		err = s.openJournal()
+	for i := range s.slots {
+		s.slots[i].key = PageKey{Den: int8(i/pagesPerDen + abi.MinDen), Page: uint32(i % pagesPerDen)}
+		s.slots[i].lock = make(chan struct{}, 1)
 	}
-	if err != nil {
-		root.Close()
-		top.Close()
+	if err := s.removeStaleTemps(); err != nil {
 		return nil, err
 	}
-	if s.hooks != nil && s.hooks.journalWrite != nil {
-		s.j.write = s.hooks.journalWrite
+	if err := s.recover(); err != nil {
+		s.closeFiles()
+		return nil, err
 	}
 	go s.runJournal()
-	go s.runWriteBack()
+	go s.runCheckpoints()
 	return s, nil
+}
+
+// slot returns the slot of a page that checkPage accepted.
+func (s *PageStore) slot(den int8, page uint32) *pageSlot {
+	return &s.slots[int(den-abi.MinDen)*pagesPerDen+int(page)]
 }
 
 // pagePath returns the page file of key relative to Data.
@@ -275,32 +316,31 @@ func pagePath(key PageKey) string {
 	return fmt.Sprintf("%02x/%02x/%04x.bin", uint8(key.Den), key.Page>>8, key.Page)
 }
 
-// pageTemp returns the temporary file a page is written to before it is
-// renamed over pagePath(key): a hidden name in the same folder, which the
-// write-back goroutine alone uses.
+// pageTemp returns the temporary file a missing page is created as before
+// it is renamed to pagePath(key): a hidden name in the same folder.
 func pageTemp(key PageKey) string {
 	return fmt.Sprintf("%02x/%02x/.%04x.bin.tmp", uint8(key.Den), key.Page>>8, key.Page)
 }
 
 // removeStaleTemps removes the temporary page files a crash left behind.
 func (s *PageStore) removeStaleTemps() error {
-	dens, err := readDirNames(s.root, ".")
+	dens, err := s.data.ReadDirNames(".")
 	if err != nil {
-		return fmt.Errorf("storage: read %s: %w", s.dir, err)
+		return fmt.Errorf("storage: read %s: %w", s.data.Path("."), err)
 	}
 	for _, d := range dens {
-		groups, err := readDirNames(s.root, d)
+		groups, err := s.data.ReadDirNames(d)
 		if err != nil {
 			continue // not a folder of ours
 		}
 		for _, g := range groups {
-			names, err := readDirNames(s.root, d+"/"+g)
+			names, err := s.data.ReadDirNames(d + "/" + g)
 			if err != nil {
 				continue
 			}
 			for _, n := range names {
 				if strings.HasPrefix(n, ".") && strings.HasSuffix(n, ".bin.tmp") {
-					if err := s.root.Remove(d + "/" + g + "/" + n); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					if err := s.data.Remove(d + "/" + g + "/" + n); err != nil && !errors.Is(err, fs.ErrNotExist) {
 						return fmt.Errorf("storage: remove stale temporary page: %w", err)
 					}
 				}
@@ -310,268 +350,326 @@ func (s *PageStore) removeStaleTemps() error {
 	return nil
 }
 
-// readDirNames lists folder name of root; an error when it is not a folder.
-func readDirNames(root *os.Root, name string) ([]string, error) {
-	f, err := root.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return f.Readdirnames(-1)
-}
-
-// Lock implements Records. It waits for the page lock without holding any
-// lock of the store, and reads the page file into the cache unless the page
-// is there already. An unreadable or wrong-size page file is an error of
-// this call; the page is then not locked.
-func (s *PageStore) Lock(den int8, pg uint32) error {
-	if err := checkPage(den, pg); err != nil {
+// Lock implements Records. It waits at most LockTimeout for the page lock.
+func (s *PageStore) Lock(den int8, page uint32) error {
+	if err := checkPage(den, page); err != nil {
 		return err
 	}
-	key := PageKey{den, pg}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	sl := s.slot(den, page)
+	select {
+	case sl.lock <- struct{}{}:
+		return nil
+	default:
+	}
+	t := time.NewTimer(s.opts.LockTimeout)
+	defer t.Stop()
+	select {
+	case sl.lock <- struct{}{}:
+		return nil
+	case <-t.C:
+		s.lockTimeouts.Add(1)
+		return fmt.Errorf("%w: page (%d, %d) after %v", ErrLockTimeout, den, page, s.opts.LockTimeout)
+	case <-s.closing:
 		return ErrClosed
 	}
-	if s.cached > s.limit && s.pinnedLocked() {
-		// Over the memory bound because of dirty pages: write them back
-		// (making them evictable) before caching one more. The round's
-		// outcome does not matter here; a failure is logged by it.
-		r := s.joinWriteBackLocked()
-		s.mu.Unlock()
-		<-r.done
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			return ErrClosed
-		}
-	}
-	p := s.pages[key]
-	if p == nil {
-		p = &page{key: key}
-		s.pages[key] = p
-	}
-	p.refs++
-	if p.elem != nil {
-		s.lru.Remove(p.elem)
-		p.elem = nil
-	}
-	s.mu.Unlock()
-
-	p.lock.Lock()
-	if err := s.load(p); err != nil {
-		p.lock.Unlock()
-		s.unpin(p)
-		return err
-	}
-	return nil
-}
-
-// load reads p's page file unless p is cached. The caller holds p.lock.
-func (s *PageStore) load(p *page) error {
-	p.dmu.Lock()
-	if p.data != nil {
-		p.dmu.Unlock()
-		s.hits.Add(1)
-		return nil
-	}
-	data, err := s.readPage(p.key)
-	if err != nil {
-		p.dmu.Unlock()
-		return err
-	}
-	p.data = data
-	p.dmu.Unlock()
-	s.misses.Add(1)
-	s.mu.Lock()
-	p.loaded = true
-	s.cached += PageFileSize
-	s.mu.Unlock()
-	return nil
-}
-
-// readPage reads the page file of key; a missing one reads as zeros.
-func (s *PageStore) readPage(key PageKey) ([]byte, error) {
-	name := pagePath(key)
-	data := make([]byte, PageFileSize)
-	f, err := s.root.Open(name)
-	if errors.Is(err, fs.ErrNotExist) {
-		return data, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("storage: read page: %w", err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("storage: read page: %w", err)
-	}
-	path := filepath.Join(s.dir, name)
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("storage: page %s is not a regular file", path)
-	}
-	if fi.Size() != PageFileSize {
-		return nil, fmt.Errorf("%w: %s is %d bytes, not %d", ErrBadPageSize, path, fi.Size(), PageFileSize)
-	}
-	if _, err := io.ReadFull(f, data); err != nil {
-		return nil, fmt.Errorf("storage: read page %s: %w", path, err)
-	}
-	return data, nil
 }
 
 // Unlock implements Records. Unlocking a page that is not locked panics.
-func (s *PageStore) Unlock(den int8, pg uint32) {
-	s.mu.Lock()
-	p := s.pages[PageKey{den, pg}]
-	held := p != nil && p.refs > 0
-	s.mu.Unlock()
-	if !held {
-		panic(fmt.Sprintf("storage: Unlock(%d, %d) of a page not locked", den, pg))
-	}
-	p.lock.Unlock()
-	s.unpin(p)
-}
-
-// unpin drops a reference taken by Lock.
-func (s *PageStore) unpin(p *page) {
-	s.mu.Lock()
-	p.refs--
-	s.settleLocked(p)
-	s.evictLocked()
-	if s.cached > s.limit && s.pinnedLocked() && !s.closed {
-		s.wakeWriteBack() // dirty pages keep the cache over its bound
-	}
-	s.mu.Unlock()
-}
-
-// settleLocked files a page, unless someone holds it or it is evictable
-// already: a page never loaded is forgotten, a clean page whose changes
-// are all journaled becomes evictable, a dirty or unjournaled page waits
-// for the journal and write-back rounds (which settle it again). The
-// caller holds s.mu.
-//
-// A page with unjournaled records stays cached even when its page file is
-// up to date: the next journal round reads the records from it.
-func (s *PageStore) settleLocked(p *page) {
-	if p.refs > 0 || p.elem != nil {
-		return
-	}
-	_, dirty := s.dirty[p]
-	_, unjournaled := s.unjournaled[p]
-	switch {
-	case !p.loaded:
-		delete(s.pages, p.key)
-	case dirty || unjournaled:
-	default:
-		p.elem = s.lru.PushFront(p)
-	}
-}
-
-// pinnedLocked reports whether some pages cannot be evicted until a
-// write-back round. The caller holds s.mu.
-func (s *PageStore) pinnedLocked() bool {
-	return len(s.dirty) > 0 || len(s.unjournaled) > 0
-}
-
-// evictLocked drops least recently used clean pages while the cache is over
-// its bound. The caller holds s.mu.
-func (s *PageStore) evictLocked() {
-	for s.cached > s.limit {
-		e := s.lru.Back()
-		if e == nil {
-			break
+func (s *PageStore) Unlock(den int8, page uint32) {
+	if checkPage(den, page) == nil {
+		select {
+		case <-s.slot(den, page).lock:
+			return
+		default:
 		}
-		p := s.lru.Remove(e).(*page)
-		p.elem = nil
-		delete(s.pages, p.key)
-		s.cached -= PageFileSize
-		s.evictions.Add(1)
 	}
+	panic(fmt.Sprintf("storage: Unlock(%d, %d) of a page not locked", den, page))
 }
 
-// record returns the cached, locked page of (den, sn) and the record's
-// offset in it.
-func (s *PageStore) record(den int8, sn uint32, write bool) (*page, int, error) {
+// lockedSlot returns the slot of record (den, sn), which must be locked.
+func (s *PageStore) lockedSlot(den int8, sn uint32) (*pageSlot, error) {
 	if !abi.RecordExists(den, sn) {
-		return nil, 0, ErrNoRecord
+		return nil, ErrNoRecord
 	}
-	s.mu.Lock()
-	p := s.pages[PageKey{den, abi.Page(sn)}]
-	ok := p != nil && p.refs > 0 && p.loaded
-	closed := s.closed
-	s.mu.Unlock()
-	switch {
-	case write && closed:
-		return nil, 0, ErrClosed
-	case !ok:
-		return nil, 0, fmt.Errorf("%w: record (%d, %d)", errNotLocked, den, sn)
+	sl := s.slot(den, abi.Page(sn))
+	if len(sl.lock) == 0 {
+		return nil, fmt.Errorf("%w: record (%d, %d)", errNotLocked, den, sn)
 	}
-	return p, int(sn%abi.RecordsPerPage) * abi.RecordSize, nil
+	return sl, nil
 }
 
 // Read implements Records. The caller holds the page lock.
-func (s *PageStore) Read(den int8, sn uint32, rec *Record) error {
-	p, off, err := s.record(den, sn, false)
+func (s *PageStore) Read(den int8, sn uint32, rec *Record) (bool, error) {
+	sl, err := s.lockedSlot(den, sn)
+	if err != nil {
+		return false, err
+	}
+	key := RecordKey{den, sn}
+	s.mu.Lock()
+	if p := s.pending[key]; p != nil {
+		*rec = p.rec
+		pending := !p.durable
+		s.mu.Unlock()
+		return pending, nil
+	}
+	s.mu.Unlock()
+	return false, s.readRecord(sl, sn, rec)
+}
+
+// readRecord reads record sn from its page file; a missing page reads as
+// zeros.
+func (s *PageStore) readRecord(sl *pageSlot, sn uint32, rec *Record) error {
+	f, err := s.acquire(sl, false)
 	if err != nil {
 		return err
 	}
-	p.dmu.Lock()
-	copy(rec[:], p.data[off:off+abi.RecordSize])
-	p.dmu.Unlock()
+	if f == nil {
+		*rec = Record{}
+		return nil
+	}
+	defer s.release(sl)
+	if _, err := f.ReadAt(rec[:], recordOffset(sn)); err != nil {
+		return fmt.Errorf("storage: read page %s: %w", s.data.Path(pagePath(sl.key)), err)
+	}
 	return nil
 }
 
-// Write implements Records. The caller holds the page lock. The change is
-// in the cache when Write returns, durable (in the journal) after the next
-// Commit, and in the page file after the next write-back.
+func recordOffset(sn uint32) int64 { return int64(sn%abi.RecordsPerPage) * abi.RecordSize }
+
+// Write implements Records. The caller holds the page lock. The value is
+// what Read returns from then on; it is durable after the next Commit, and
+// in the page file right after that.
 func (s *PageStore) Write(den int8, sn uint32, rec *Record) error {
-	p, off, err := s.record(den, sn, true)
+	sl, err := s.lockedSlot(den, sn)
 	if err != nil {
 		return err
 	}
-	p.dmu.Lock()
-	dst := p.data[off : off+abi.RecordSize]
-	if bytes.Equal(dst, rec[:]) {
-		p.dmu.Unlock()
+	select {
+	case <-s.closing:
+		return ErrClosed
+	default:
+	}
+	if s.journalAt.Load() >= s.opts.JournalMax {
+		s.writesRejected.Add(1)
+		return ErrJournalFull
+	}
+	var old Record
+	if _, err := s.Read(den, sn, &old); err != nil {
+		return err
+	}
+	if old == *rec {
 		return nil
 	}
-	copy(dst, rec[:])
-	p.dmu.Unlock()
-	// The version and the changed bit are set after the data changed: a
-	// write-back that read the version before copying the data has a copy
-	// at least that new, and so has a journal round that took the bit.
-	i := sn % abi.RecordsPerPage
+	// The page file exists before the record can be journaled, so that a
+	// commit round never creates files.
+	if _, err := s.acquire(sl, true); err != nil {
+		return err
+	}
+	s.release(sl)
+	key := RecordKey{den, sn}
 	s.mu.Lock()
-	p.version++
-	s.dirty[p] = struct{}{}
-	p.changed[i/64] |= 1 << (i % 64)
-	s.unjournaled[p] = struct{}{}
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	p := s.pending[key]
+	if p == nil {
+		if len(s.pending) >= maxPendingRecords {
+			s.writesRejected.Add(1)
+			return ErrJournalFull
+		}
+		p = &pendingRecord{}
+		s.pending[key] = p
+	}
+	p.rec, p.durable = *rec, false
+	p.gen++
+	if !p.staged {
+		p.staged = true
+		s.staged = append(s.staged, key)
+	}
 	return nil
+}
+
+// acquire returns the open page file of sl, opening it if needed (nil when
+// it is missing, unless create, which creates it). A file returned is kept
+// open until release.
+func (s *PageStore) acquire(sl *pageSlot, create bool) (vfs.File, error) {
+	s.fmu.Lock()
+	if sl.f != nil {
+		sl.users++
+		if sl.elem != nil {
+			s.lru.Remove(sl.elem)
+			sl.elem = nil
+		}
+		f := sl.f
+		s.fmu.Unlock()
+		return f, nil
+	}
+	missing := sl.missing
+	s.fmu.Unlock()
+	if missing && !create {
+		return nil, nil
+	}
+	f, err := s.openPage(sl.key, create)
+	if err != nil {
+		return nil, err
+	}
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	if f == nil {
+		sl.missing = true
+		return nil, nil
+	}
+	sl.missing = false
+	if sl.f != nil { // opened meanwhile by another caller
+		f.Close()
+	} else {
+		sl.f = f
+		s.open++
+	}
+	sl.users++
+	if sl.elem != nil {
+		s.lru.Remove(sl.elem)
+		sl.elem = nil
+	}
+	return sl.f, nil
+}
+
+// release ends a use of sl's file begun by acquire, closing the least
+// recently used files while more than OpenFiles are open.
+func (s *PageStore) release(sl *pageSlot) {
+	var toClose []vfs.File
+	s.fmu.Lock()
+	sl.users--
+	if sl.users == 0 {
+		sl.elem = s.lru.PushFront(sl)
+	}
+	for s.open > s.opts.OpenFiles && s.lru.Len() > 0 {
+		v := s.lru.Remove(s.lru.Back()).(*pageSlot)
+		v.elem = nil
+		toClose = append(toClose, v.f)
+		v.f = nil
+		s.open--
+	}
+	s.fmu.Unlock()
+	for _, f := range toClose {
+		f.Close()
+	}
+}
+
+// openPage opens the page file of key for reading and writing; nil when
+// it does not exist, unless create, which puts a zero page in place first.
+func (s *PageStore) openPage(key PageKey, create bool) (vfs.File, error) {
+	name := pagePath(key)
+	f, err := s.data.OpenFile(name, os.O_RDWR, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		if !create {
+			return nil, nil
+		}
+		if err := s.createPage(key); err != nil {
+			return nil, fmt.Errorf("storage: create page %s: %w", s.data.Path(name), err)
+		}
+		f, err = s.data.OpenFile(name, os.O_RDWR, 0)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("storage: open page %s: %w", s.data.Path(name), err)
+	}
+	fi, err := f.Stat()
+	switch {
+	case err != nil:
+		err = fmt.Errorf("storage: page %s: %w", s.data.Path(name), err)
+	case !fi.Mode().IsRegular():
+		err = fmt.Errorf("storage: page %s is not a regular file", s.data.Path(name))
+	case fi.Size() != PageFileSize:
+		err = fmt.Errorf("%w: %s is %d bytes, not %d", ErrBadPageSize, s.data.Path(name), fi.Size(), PageFileSize)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// createPage puts a page file of zero records in place: its folders
+// (created and their parents synced, if missing), a temporary file sized
+// (sparse) and synced, renamed to the page's name, the folder synced. The
+// caller holds the page lock, so no one else creates it meanwhile.
+func (s *PageStore) createPage(key PageKey) error {
+	name, tmp := pagePath(key), pageTemp(key)
+	dir := path.Dir(name)
+	for _, d := range []string{path.Dir(dir), dir} {
+		if err := mkdirSynced(s.data, d); err != nil {
+			return err
+		}
+	}
+	f, err := s.data.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, filePerm)
+	if err != nil {
+		return err
+	}
+	err = f.Truncate(PageFileSize)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = s.data.Rename(tmp, name)
+	}
+	if err != nil {
+		s.data.Remove(tmp)
+		return err
+	}
+	return s.data.SyncDir(dir)
+}
+
+// mkdirSynced creates folder name (mode dirPerm) unless it exists, and
+// then syncs its parent.
+func mkdirSynced(fsys vfs.FS, name string) error {
+	switch err := fsys.Mkdir(name, dirPerm); {
+	case err == nil:
+		return fsys.SyncDir(path.Dir(name))
+	case errors.Is(err, fs.ErrExist):
+		fi, err := fsys.Stat(name)
+		if err != nil {
+			return err
+		}
+		if !fi.IsDir() {
+			return fmt.Errorf("%s is not a folder", fsys.Path(name))
+		}
+		return nil
+	default:
+		return err
+	}
 }
 
 // Stats returns the store's counters.
 func (s *PageStore) Stats() PageStats {
 	st := PageStats{
-		CacheHits:       s.hits.Load(),
-		CacheMisses:     s.misses.Load(),
-		Evictions:       s.evictions.Load(),
-		CommitRounds:    s.commitRounds.Load(),
-		WriteBackRounds: s.writeBackRound.Load(),
-		PagesSynced:     s.pagesSynced.Load(),
-		SyncErrors:      s.syncErrors.Load(),
-		JournalBytes:    s.journalBytes.Load(),
-		JournalSyncs:    s.journalSyncs.Load(),
-		LastSync:        time.Duration(s.lastSync.Load()),
-		TotalSync:       time.Duration(s.totalSync.Load()),
+		CommitRounds:   s.commitRounds.Load(),
+		JournalBytes:   s.journalBytes.Load(),
+		JournalSyncs:   s.journalSyncs.Load(),
+		JournalErrors:  s.journalErrors.Load(),
+		Checkpoints:    s.checkpoints.Load(),
+		PagesSynced:    s.pagesSynced.Load(),
+		PageSyncErrors: s.pageSyncErrors.Load(),
+		LockTimeouts:   s.lockTimeouts.Load(),
+		WritesRejected: s.writesRejected.Load(),
+		LastSync:       time.Duration(s.lastSync.Load()),
+		TotalSync:      time.Duration(s.totalSync.Load()),
+		JournalSize:    s.journalAt.Load(),
 	}
+	s.fmu.Lock()
+	st.OpenFiles = s.open
+	s.fmu.Unlock()
 	s.mu.Lock()
-	st.CachedBytes = s.cached
-	st.CachedPages = int(s.cached / PageFileSize)
-	st.DirtyPages = len(s.dirty)
+	st.PendingRecords = len(s.pending)
 	s.mu.Unlock()
+	s.jmu.Lock()
+	st.PagesUncheckpointed = len(s.written) + len(s.oldPages)
+	s.jmu.Unlock()
 	return st
 }
 
 var _ Records = (*PageStore)(nil)
+var _ Committer = (*PageStore)(nil)

@@ -5,6 +5,7 @@
 package storage
 
 import (
+	"context"
 	"errors"
 
 	"github.com/raidakx/raidakx/abi"
@@ -21,10 +22,21 @@ type Records interface {
 	Lock(den int8, page uint32) error
 	// Unlock releases a lock taken by Lock.
 	Unlock(den int8, page uint32)
-	// Read copies record (den, sn) into rec.
-	Read(den int8, sn uint32, rec *Record) error
+	// Read copies record (den, sn) into rec. pending reports that the
+	// value is not durable yet (a write whose commit round has not
+	// synced): a caller must Commit before it answers anything that
+	// depends on it (read committed).
+	Read(den int8, sn uint32, rec *Record) (pending bool, err error)
 	// Write replaces record (den, sn).
 	Write(den int8, sn uint32, rec *Record) error
+}
+
+// Committer makes durable every record write made before the call.
+// Concurrent calls share one sync (group commit). ctx bounds the wait: when
+// it ends first, Commit returns its error and the writes become durable
+// (or fail) later, unacknowledged.
+type Committer interface {
+	Commit(ctx context.Context) error
 }
 
 // Files is the part of the data root the module may touch.
