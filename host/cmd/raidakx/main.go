@@ -1,11 +1,12 @@
 // Command raidakx runs the RAIDA key-exchange module in a sandbox: it
-// serves a node's data root, creates one, talks to a node as a client and
-// replays test vectors.
+// serves a node's data root, creates one, talks to a node as a client,
+// checks and repairs a data root's journal and replays test vectors.
 //
 //	raidakx serve -config DIR/config.toml
 //	raidakx init DIR
 //	raidakx client [-root DIR] [-net udp|tcp] [-type 0|1] COMMAND [ARGS]
 //	raidakx load -root DIR [-net udp|tcp] [-clients N] [-duration D] [-command C]
+//	raidakx journal check|truncate DIR
 //	raidakx replay [-engine NAME] [-wasm PATH] FILE_OR_DIR...
 package main
 
@@ -26,6 +27,7 @@ var subcommands = []subcommand{
 	{"init", "create a new data root with a demo coin", runInit},
 	{"client", "send one request to a node and print the answer", runClient},
 	{"load", "drive a local node with concurrent clients and report", runLoad},
+	{"journal", "check a data root's journal, or cut a corrupt one", runJournal},
 	{"replay", "replay test vectors against the module", runReplay},
 }
 

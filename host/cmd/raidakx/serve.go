@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/raidakx/raidakx/host/config"
 	"github.com/raidakx/raidakx/host/node"
+	"github.com/raidakx/raidakx/host/storage"
 )
 
 func runServe(args []string) int {
@@ -51,6 +53,16 @@ func runServe(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	n, err := node.Start(ctx, dataRoot, cfg, *wasmPath, logger)
+	if corrupt := (*storage.JournalCorruptError)(nil); errors.As(err, &corrupt) {
+		// Replay stopped before intact batches: acknowledged changes are
+		// at stake, so the operator decides (raidakx journal).
+		root := shellQuote(dataRoot)
+		logger.Error("cannot start: the journal is corrupt before its last batch; replaying it would lose acknowledged changes",
+			"journal", corrupt.Path, "offset", corrupt.Offset, "batch", corrupt.Seq, "intact_batches_after", corrupt.Later,
+			"check", "raidakx journal check "+root,
+			"then_truncate", "raidakx journal truncate "+root)
+		return 1
+	}
 	if err != nil {
 		logger.Error("cannot start", "err", err)
 		return 1
