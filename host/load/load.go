@@ -39,6 +39,12 @@ type Options struct {
 	DecryptionFile []byte
 	// Records is the number of records of 45's batch (default 1).
 	Records int
+	// Spread spreads 44 and 45 over the whole coin database: 44's
+	// recipient is a random one of SpreadCoins (the node's data root must
+	// come from raidakx init -full; Recipient and RecipientAN are not
+	// used), and each 45 record targets a random coin of any den and page
+	// instead of one page of den 2.
+	Spread bool
 }
 
 // Coin names a coin.
@@ -99,6 +105,9 @@ func (o *Options) workload() (*workload, error) {
 	var payload func() []byte
 	var check func(r *client.Request, resp *client.Response) error
 	group, cmd := byte(abi.GroupKeys), byte(0)
+	if o.Spread && o.Command != "44" && o.Command != "45" {
+		return nil, fmt.Errorf("spread applies to 44 and 45, not %q", o.Command)
+	}
 	switch o.Command {
 	case "echo":
 		group = abi.GroupStatus
@@ -116,21 +125,30 @@ func (o *Options) workload() (*workload, error) {
 		cmd = abi.CommandGetKey
 		payload = func() []byte { return make([]byte, 37) } // key id 00..00, posted by Run
 	case "44":
-		if len(o.RecipientAN) != 16 {
+		if !o.Spread && len(o.RecipientAN) != 16 {
 			return nil, errors.New("44 needs the recipient's AN")
 		}
 		cmd, want = abi.CommandEncrypt, abi.StatusNoError
-		an, coin := o.RecipientAN, o.Recipient.bytes()
+		recipient := func() []byte { return o.Recipient.bytes() }
+		an := func([]byte) []byte { return o.RecipientAN }
+		if o.Spread {
+			recipient = func() []byte { return randomSpreadCoin().bytes() }
+			an = func(coin []byte) []byte {
+				a := SpreadAN(int8(coin[0]), binary.BigEndian.Uint32(coin[1:5]))
+				return a[:]
+			}
+		}
 		payload = func() []byte {
-			p := append(bytes.Clone(coin), make([]byte, 8)...)
+			p := append(recipient(), make([]byte, 8)...)
 			rand.Read(p[5:])
 			return p
 		}
 		check = func(r *client.Request, resp *client.Response) error {
+			coin := r.Payload[:5]
 			block := make([]byte, 16)
-			client.CTR(an, r.Nonce, 0, block, resp.Payload)
+			client.CTR(an(coin), r.Nonce, 0, block, resp.Payload)
 			if !bytes.Equal(block[:8], r.Payload[5:13]) || !bytes.Equal(block[8:13], coin) || block[15] != 0xff {
-				return fmt.Errorf("44 block %x does not decrypt under the recipient's AN", block)
+				return fmt.Errorf("44 block %x does not decrypt under the AN of recipient %d.%d", block, int8(coin[0]), binary.BigEndian.Uint32(coin[1:5]))
 			}
 			return nil
 		}
@@ -141,8 +159,19 @@ func (o *Options) workload() (*workload, error) {
 		cmd = abi.CommandDecrypt
 		key, coin := o.DecryptionFile[40:56], o.Decryption.bytes() // records say RAIDA index 0
 		n := max(o.Records, 1)
-		// The records target den 2, a denomination the other workloads
-		// do not use; the key blocks are made when the nonce is known.
+		// The records target one page (den 2, page 0: a denomination
+		// the other workloads do not use), or with Spread any coin but
+		// those whose AN the other workloads rely on; the key blocks are
+		// made when the nonce is known.
+		target := func() Coin {
+			var sn [2]byte
+			rand.Read(sn[:])
+			return Coin{Den: 2, SN: uint32(binary.BigEndian.Uint16(sn[:])) % abi.RecordsPerPage}
+		}
+		if o.Spread {
+			keep := []Coin{o.Recipient, o.Decryption, {Den: o.Enc.Den, SN: o.Enc.SN}}
+			target = func() Coin { return spreadTarget(keep) }
+		}
 		check = func(r *client.Request, resp *client.Response) error {
 			if !bytes.Equal(resp.Payload, bytes.Repeat([]byte{1}, n)) {
 				return fmt.Errorf("45 answer %x, want every record accepted", resp.Payload)
@@ -153,17 +182,15 @@ func (o *Options) workload() (*workload, error) {
 			build: func() *client.Request {
 				r := client.NewRequest(group, cmd, nil, o.Enc)
 				p := bytes.Clone(coin)
-				var sn [4]byte
 				for range n {
-					rand.Read(sn[:])
-					s := binary.BigEndian.Uint32(sn[:]) % abi.SNLimit
+					t := target()
 					block := make([]byte, 16)
 					rand.Read(block[:8])
-					block[8] = 2
-					binary.BigEndian.PutUint32(block[9:], s)
+					block[8] = byte(t.Den)
+					binary.BigEndian.PutUint32(block[9:], t.SN)
 					block[15] = 0xff
-					p = append(p, 0, 0, byte(s&1), 0, 0, 2)
-					p = binary.BigEndian.AppendUint32(p, s)
+					p = append(p, 0, 0, byte(t.SN&1), 0, 0, byte(t.Den))
+					p = binary.BigEndian.AppendUint32(p, t.SN)
 					enc := make([]byte, 16)
 					client.CTR(key, r.Nonce, 0, enc, block)
 					p = append(p, enc...)

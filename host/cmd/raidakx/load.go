@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/raidakx/raidakx/abi"
 	"github.com/raidakx/raidakx/host/client"
 	"github.com/raidakx/raidakx/host/config"
 	"github.com/raidakx/raidakx/host/load"
@@ -25,12 +27,23 @@ func runLoad(args []string) int {
 	encType := fs.Int("type", 1, "encryption type 0 or 1 (type 1 uses coin 1.1)")
 	records := fs.Int("records", 1, "records per 45 request (1..2519)")
 	timeout := fs.Duration("timeout", time.Second, "time to wait for one answer")
+	spread := fs.Bool("spread", false, "44 and 45 only: spread over every page of every denomination (44's recipients are the spread coins of a root made by init -full)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *root == "" || fs.NArg() > 0 || *duration > 10*time.Minute || *records < 1 || *records > 2519 {
-		fmt.Fprintln(os.Stderr, "usage: raidakx load -root DIR [-net udp|tcp] [-clients N] [-duration D | -requests N] [-command C] [-type 0|1] [-records N]")
+		fmt.Fprintln(os.Stderr, "usage: raidakx load -root DIR [-net udp|tcp] [-clients N] [-duration D | -requests N] [-command C] [-type 0|1] [-records N] [-spread]")
 		return 2
+	}
+	if *spread && *command != "44" && *command != "45" {
+		fmt.Fprintf(os.Stderr, "raidakx load: -spread applies to -command 44 and 45, not %s\n", *command)
+		return 2
+	}
+	if *spread && *command == "44" {
+		if err := checkSpreadRoot(*root); err != nil {
+			fmt.Fprintln(os.Stderr, "raidakx load:", err)
+			return 1
+		}
 	}
 	cfg, err := config.Load(filepath.Join(*root, "config.toml"), *root)
 	if err != nil {
@@ -43,7 +56,7 @@ func runLoad(args []string) int {
 	// Demo coin 1.1 (never changed by 45) is 44's recipient and type 1's
 	// encryption coin; 45 decrypts with coin 1.2's file and writes den 2.
 	o := load.Options{Node: n, Clients: *clients, Duration: *duration, Requests: *requests, Command: *command,
-		Recipient: load.Coin{Den: 1, SN: 1}, Decryption: load.Coin{Den: 1, SN: 2}, Records: *records}
+		Recipient: load.Coin{Den: 1, SN: 1}, Decryption: load.Coin{Den: 1, SN: 2}, Records: *records, Spread: *spread}
 	if *requests > 0 {
 		o.Duration = 0
 	}
@@ -59,7 +72,11 @@ func runLoad(args []string) int {
 	if *encType == 1 {
 		o.Enc = coin11
 	}
-	fmt.Printf("load: %s %s type %d, %d clients, %s\n", *network, *command, *encType, *clients, n.Addr)
+	how := ""
+	if *spread {
+		how = " spread"
+	}
+	fmt.Printf("load: %s %s%s type %d, %d clients, %s\n", *network, *command, how, *encType, *clients, n.Addr)
 	res, err := load.Run(o)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "raidakx load:", err)
@@ -70,4 +87,25 @@ func runLoad(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// checkSpreadRoot reports whether data root dir holds the spread coins
+// that 44 -spread encrypts for, by reading the first and the last: without
+// them every answer would fail its check, so say why up front. 45 -spread
+// leaves those records alone; 45 without it writes den 2 and can change a
+// few, so run 44 -spread on a root before any plain 45.
+func checkSpreadRoot(dir string) error {
+	coins := load.SpreadCoins()
+	for _, c := range []load.Coin{coins[0], coins[len(coins)-1]} {
+		rec := make([]byte, abi.RecordSize)
+		f, err := os.Open(pageFilePath(dir, c.Den, abi.Page(c.SN)))
+		if err == nil {
+			_, err = f.ReadAt(rec, int64(c.SN%abi.RecordsPerPage)*abi.RecordSize)
+			f.Close()
+		}
+		if an := load.SpreadAN(c.Den, c.SN); err != nil || !bytes.Equal(rec[:16], an[:]) {
+			return fmt.Errorf("-spread 44: %s does not hold the spread coins (create it with raidakx init -full)", dir)
+		}
+	}
+	return nil
 }
