@@ -164,9 +164,13 @@ func (o *Options) workload() (*workload, error) {
 		// those whose AN the other workloads rely on; the key blocks are
 		// made when the nonce is known.
 		target := func() Coin {
-			var sn [2]byte
-			rand.Read(sn[:])
-			return Coin{Den: 2, SN: uint32(binary.BigEndian.Uint16(sn[:])) % abi.RecordsPerPage}
+			for {
+				var sn [2]byte
+				rand.Read(sn[:])
+				if c := (Coin{Den: 2, SN: uint32(binary.BigEndian.Uint16(sn[:])) % abi.RecordsPerPage}); !isSpreadCoin(c) {
+					return c
+				}
+			}
 		}
 		if o.Spread {
 			keep := []Coin{o.Recipient, o.Decryption, {Den: o.Enc.Den, SN: o.Enc.SN}}

@@ -290,6 +290,8 @@ func (s *PageStore) runCheckpoints() {
 // kernel's dirty pages). While an old journal exists no new rotation
 // happens, so the journal grows until JournalMax stops writes.
 func (s *PageStore) checkpoint() error {
+	s.cpmu.Lock()
+	defer s.cpmu.Unlock()
 	s.jmu.Lock()
 	if err := s.rotateLocked(); err != nil {
 		s.jmu.Unlock()
@@ -591,6 +593,7 @@ func (s *PageStore) closeFiles() error {
 		if f := s.slots[i].f; f != nil {
 			errs = append(errs, f.Close())
 			s.slots[i].f, s.slots[i].elem = nil, nil
+			s.slots[i].kept.Store(nil)
 		}
 	}
 	s.lru.Init()

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/raidakx/raidakx/abi"
 )
@@ -16,6 +18,16 @@ import (
 // keysTempPrefix starts the names of the temporary files of WriteFile: a
 // hidden name, which no valid file name can collide with.
 const keysTempPrefix = ".raidakx-tmp-"
+
+// Bounds of the coins/ read cache: every 45 reads its decryption coin's
+// file, and opening it through the os.Root cost more than the rest of the
+// host's work for the request. A replaced coin file is seen at most
+// coinsCacheTTL later; a missing one is never cached.
+const (
+	coinsCacheTTL     = time.Second
+	coinsCacheFiles   = 4096 // entries; the cache is emptied when full
+	coinsCacheMaxFile = 4096 // larger files are not cached (a coin file is 440 bytes)
+)
 
 // RootFiles is Files over a RAIDA data root: DATAROOT/coins (read only)
 // and DATAROOT/Keys (read and write), each accessed through an os.Root, so
@@ -30,13 +42,23 @@ type RootFiles struct {
 	// write writes a temporary file's data; f.Write when nil. Tests
 	// replace it to simulate a full disk.
 	write func(f *os.File, data []byte) (int, error)
+
+	cmu   sync.Mutex
+	cache map[string]coinFile // coins/ files read in the last coinsCacheTTL
+	ttl   time.Duration
+}
+
+// coinFile is a cached coins/ file.
+type coinFile struct {
+	data []byte
+	read time.Time
 }
 
 // OpenRootFiles opens the coins/ and Keys/ folders of dataRoot, which must
 // both exist, and removes the temporary files an interrupted WriteFile left
 // in Keys/.
 func OpenRootFiles(dataRoot string) (_ *RootFiles, err error) {
-	rf := &RootFiles{}
+	rf := &RootFiles{cache: map[string]coinFile{}, ttl: coinsCacheTTL}
 	defer func() {
 		if err != nil {
 			rf.Close()
@@ -115,12 +137,43 @@ func (rf *RootFiles) root(dir abi.Dir, name string) (*os.Root, error) {
 
 // ReadFile implements Files: it reads at most len(dst) bytes from the start
 // of dir/name and returns how many it read (fewer when the file is
-// shorter). A missing file is an error wrapping fs.ErrNotExist.
+// shorter). A missing file is an error wrapping fs.ErrNotExist. Files of
+// coins/ (read only for the module) are served from a cache for up to a
+// second after they were read.
 func (rf *RootFiles) ReadFile(dir abi.Dir, name string, dst []byte) (int, error) {
 	r, err := rf.root(dir, name)
 	if err != nil {
 		return 0, err
 	}
+	if dir != abi.DirCoins {
+		return readFile(r, dir, name, dst)
+	}
+	now := time.Now()
+	rf.cmu.Lock()
+	c, ok := rf.cache[name]
+	rf.cmu.Unlock()
+	if ok && now.Sub(c.read) < rf.ttl {
+		return copy(dst, c.data), nil
+	}
+	buf := make([]byte, coinsCacheMaxFile+1)
+	n, err := readFile(r, dir, name, buf)
+	if err != nil {
+		return 0, err
+	}
+	if n <= coinsCacheMaxFile {
+		rf.cmu.Lock()
+		if len(rf.cache) >= coinsCacheFiles {
+			clear(rf.cache)
+		}
+		rf.cache[name] = coinFile{data: buf[:n:n], read: now}
+		rf.cmu.Unlock()
+		return copy(dst, buf[:n]), nil
+	}
+	return readFile(r, dir, name, dst)
+}
+
+// readFile reads at most len(dst) bytes of the regular file name of r.
+func readFile(r *os.Root, dir abi.Dir, name string, dst []byte) (int, error) {
 	f, err := r.Open(name)
 	if err != nil {
 		return 0, fmt.Errorf("storage: read %s/%s: %w", dir, name, err)

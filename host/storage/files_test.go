@@ -10,6 +10,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/raidakx/raidakx/abi"
 )
@@ -327,5 +328,55 @@ func TestStaleKeysTempsRemoved(t *testing.T) {
 	openFiles(t, root)
 	if got := keysEntries(t, root); len(got) != 1 || got[0] != "keep" {
 		t.Errorf("Keys holds %v", got)
+	}
+}
+
+// coins/ files are read through a cache: a replaced file is seen once its
+// entry is older than the TTL, a missing file is never cached, and a file
+// too large for the cache is read each time.
+func TestCoinsCache(t *testing.T) {
+	_, root := newDataRoot(t)
+	rf := openFiles(t, root)
+	rf.ttl = 50 * time.Millisecond
+	coin := func(b byte) []byte { return bytes.Repeat([]byte{b}, 440) }
+	write := func(name string, data []byte) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(root, "coins", name), data, 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func(name string, size int) []byte {
+		t.Helper()
+		buf := make([]byte, size)
+		n, err := rf.ReadFile(abi.DirCoins, name, buf)
+		if err != nil {
+			t.Fatalf("ReadFile(%s): %v", name, err)
+		}
+		return buf[:n]
+	}
+	if _, err := rf.ReadFile(abi.DirCoins, "01.5.bin", make([]byte, 440)); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("missing coin: %v", err)
+	}
+	write("01.5.bin", coin(1))
+	if got := read("01.5.bin", 441); !bytes.Equal(got, coin(1)) {
+		t.Fatal("a coin file created after a miss is not seen at once")
+	}
+	write("01.5.bin", coin(2))
+	if got := read("01.5.bin", 440); !bytes.Equal(got, coin(1)) {
+		t.Fatal("the cache did not serve a read within its TTL")
+	}
+	if got := read("01.5.bin", 10); !bytes.Equal(got, coin(1)[:10]) {
+		t.Fatal("a short read from the cache")
+	}
+	time.Sleep(60 * time.Millisecond)
+	if got := read("01.5.bin", 440); !bytes.Equal(got, coin(2)) {
+		t.Fatal("a replaced coin file was not seen after the TTL")
+	}
+	big := bytes.Repeat([]byte{3}, coinsCacheMaxFile+1)
+	write("big", big)
+	read("big", len(big))
+	write("big", bytes.Repeat([]byte{4}, len(big)))
+	if got := read("big", len(big)); got[0] != 4 {
+		t.Fatal("a file too large for the cache was cached")
 	}
 }

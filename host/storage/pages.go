@@ -153,6 +153,9 @@ type PageStore struct {
 
 	slots [pageCount]pageSlot
 
+	// keepOpen: OpenFiles covers every page file, so none is ever closed
+	// before Close and acquire needs no lock once a file is open.
+	keepOpen bool
 	// fmu guards the open-file fields of the slots and lru.
 	fmu  sync.Mutex
 	lru  list.List // slots with an open, unused file; least recently used last
@@ -165,6 +168,8 @@ type PageStore struct {
 	next    *round      // the commit round that has not started yet
 	closed  bool
 
+	// cpmu serializes checkpoints, which release jmu while they sync.
+	cpmu sync.Mutex
 	// jmu serializes the journal: rounds, checkpoints and Close hold it
 	// while they append, apply or rotate.
 	jmu       sync.Mutex
@@ -197,6 +202,10 @@ type pageSlot struct {
 	missing bool          // the page file was found missing (reads as zeros)
 	users   int           // callers using f now; > 0 keeps it open
 	elem    *list.Element // in PageStore.lru while open and unused
+
+	// f, once opened, when the store keeps every page file open: read
+	// without fmu, since it never changes until Close.
+	kept atomic.Pointer[vfs.File]
 }
 
 // pendingRecord is a record written and not yet in its page file.
@@ -277,6 +286,7 @@ func openPageStore(top, data vfs.FS, opts PageStoreOptions) (*PageStore, error) 
 		opts.Logger = slog.Default()
 	}
 	s := &PageStore{
+		keepOpen: opts.OpenFiles >= pageCount,
 		top:      top,
 		data:     data,
 		jpath:    top.Path(journalName),
@@ -453,13 +463,6 @@ func (s *PageStore) Write(den int8, sn uint32, rec *Record) error {
 		s.writesRejected.Add(1)
 		return ErrJournalFull
 	}
-	var old Record
-	if _, err := s.Read(den, sn, &old); err != nil {
-		return err
-	}
-	if old == *rec {
-		return nil
-	}
 	// The page file exists before the record can be journaled, so that a
 	// commit round never creates files.
 	if _, err := s.acquire(sl, true); err != nil {
@@ -494,6 +497,11 @@ func (s *PageStore) Write(den int8, sn uint32, rec *Record) error {
 // it is missing, unless create, which creates it). A file returned is kept
 // open until release.
 func (s *PageStore) acquire(sl *pageSlot, create bool) (vfs.File, error) {
+	if s.keepOpen {
+		if f := sl.kept.Load(); f != nil {
+			return *f, nil
+		}
+	}
 	s.fmu.Lock()
 	if sl.f != nil {
 		sl.users++
@@ -526,6 +534,9 @@ func (s *PageStore) acquire(sl *pageSlot, create bool) (vfs.File, error) {
 	} else {
 		sl.f = f
 		s.open++
+		if s.keepOpen {
+			sl.kept.Store(&f)
+		}
 	}
 	sl.users++
 	if sl.elem != nil {
@@ -538,6 +549,9 @@ func (s *PageStore) acquire(sl *pageSlot, create bool) (vfs.File, error) {
 // release ends a use of sl's file begun by acquire, closing the least
 // recently used files while more than OpenFiles are open.
 func (s *PageStore) release(sl *pageSlot) {
+	if s.keepOpen {
+		return // nothing is closed before Close
+	}
 	var toClose []vfs.File
 	s.fmu.Lock()
 	sl.users--

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -24,12 +25,26 @@ func runServe(args []string) int {
 	wasmPath := fs.String("wasm", defaultWasm(), "module file")
 	logJSON := fs.Bool("log-json", false, "log JSON lines instead of text")
 	debugLog := fs.Bool("debug", false, "log debug messages")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *cfgPath == "" || fs.NArg() > 0 {
-		fmt.Fprintln(os.Stderr, "usage: raidakx serve -config DIR/config.toml [-wasm PATH] [-log-json] [-debug]")
+		fmt.Fprintln(os.Stderr, "usage: raidakx serve -config DIR/config.toml [-wasm PATH] [-log-json] [-debug] [-cpuprofile FILE]")
 		return 2
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "raidakx serve:", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "raidakx serve:", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
 	}
 	level := slog.LevelInfo
 	if *debugLog {
