@@ -61,7 +61,7 @@ var (
 	// ErrJournalFull is returned by Write while the journal is over
 	// JournalMax (checkpoints are failing) or too many records wait for
 	// their commit round: writes fail fast, reads go on.
-	ErrJournalFull = errors.New("storage: journal full: checkpoints are not keeping up")
+	ErrJournalFull = errors.New("storage: journal full (checkpoints failing) or too many records waiting for a sync")
 
 	errNotLocked = errors.New("storage: page not locked")
 )

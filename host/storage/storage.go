@@ -1,7 +1,19 @@
 // Package storage holds the node's state as the host imports see it: the
 // coin database of 17-byte records in pages, and the files of coins/ and
 // Keys/. MemRecords and MemFiles keep it in memory (test vectors, tests);
-// the disk-backed stores keep it in a RAIDA data root.
+// PageStore and RootFiles keep it in a RAIDA data root, in the node's own
+// layout.
+//
+// What callers may rely on, each enforced by construction (PageStore's
+// doc says how):
+//   - one lock per page: Lock excludes every other holder of the page;
+//   - nothing acknowledged is lost: once Commit returned nil, every record
+//     written before it survives a crash or a power loss, and so does a
+//     Keys/ file once WriteFile returned nil;
+//   - read committed: Read reports a value that is not durable yet;
+//   - nothing torn: a page file is always 17,408 bytes of whole records,
+//     a Keys/ file the old or the new one;
+//   - every wait is bounded (Lock, Commit) and every limit has a default.
 package storage
 
 import (
