@@ -330,8 +330,12 @@ func (s *PageStore) checkpoint() error {
 // that failed half-way. The caller holds s.jmu.
 func (s *PageStore) rotateLocked() error {
 	if s.old == nil {
-		if len(s.written) == 0 || len(s.unapplied) > 0 {
-			return nil // nothing to checkpoint, or a page lacks a record of the journal
+		s.retryUnapplied()
+		if len(s.unapplied) > 0 {
+			return fmt.Errorf("storage: %d journaled records could not be written to their page files", len(s.unapplied))
+		}
+		if len(s.written) == 0 {
+			return nil // nothing to checkpoint
 		}
 		if err := s.j.cut(); err != nil {
 			return fmt.Errorf("storage: journal %s: %w", s.jpath, err)

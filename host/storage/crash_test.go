@@ -60,6 +60,20 @@ func checkPageFiles(t testing.TB, c *vfs.CrashFS) {
 	}
 }
 
+// rebootAndCheck cuts the power under s, reopens the store on what the
+// disk kept and fails unless every record of want reads back.
+func rebootAndCheck(t *testing.T, c *vfs.CrashFS, s *PageStore, mode vfs.CrashMode, rng *rand.Rand, opts PageStoreOptions, want map[RecordKey]Record) {
+	t.Helper()
+	c = c.Crash(mode, rng)
+	s.kill()
+	s2 := mustOpenCrash(t, c, opts)
+	for k, v := range want {
+		if got := getRec(t, s2, k.Den, k.SN); got != v {
+			t.Errorf("after the power loss (%d, %d) = %x, want %x", k.Den, k.SN, got, v)
+		}
+	}
+}
+
 // valueOf makes a record from a worker and a counter: distinct for every
 // write of the test, with both halves set so that a torn record shows.
 func valueOf(worker int, n uint64) Record {
@@ -257,14 +271,7 @@ func TestModelConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	commit(t, s)
-	c = c.Crash(vfs.CrashDropAll, nil)
-	s.kill()
-	s2 := mustOpenCrash(t, c, opts)
-	for k, want := range model {
-		if got := getRec(t, s2, k.Den, k.SN); got != want {
-			t.Errorf("after the power loss (%d, %d) = %x, model %x", k.Den, k.SN, got, want)
-		}
-	}
+	rebootAndCheck(t, c, s, vfs.CrashDropAll, nil, opts, model)
 }
 
 // A journal write or sync that fails fails its round's Commits; the
@@ -407,14 +414,7 @@ func TestPageSyncFailureKeepsJournal(t *testing.T) {
 	putRec(t, s, -2, 5, recOf(-2, 5, 1))
 	commit(t, s)
 	acked[RecordKey{-2, 5}] = recOf(-2, 5, 1)
-	c = c.Crash(vfs.CrashKeepSome, rand.New(rand.NewPCG(1, 2)))
-	s.kill()
-	s2 := mustOpenCrash(t, c, opts)
-	for k, v := range acked {
-		if got := getRec(t, s2, k.Den, k.SN); got != v {
-			t.Errorf("after the power loss (%d, %d) = %x, want %x", k.Den, k.SN, got, v)
-		}
-	}
+	rebootAndCheck(t, c, s, vfs.CrashKeepSome, rand.New(rand.NewPCG(1, 2)), opts, acked)
 }
 
 // Opening a data root never makes the journals unreadable: a failure in
@@ -441,4 +441,41 @@ func TestRecoveryFailureKeepsJournal(t *testing.T) {
 	if got := getRec(t, mustOpenCrash(t, c, PageStoreOptions{}), 0, 0); got != recOf(0, 0, 1) {
 		t.Fatalf("after the failed recovery and a power loss: %x", got)
 	}
+}
+
+// A record whose in-place write fails after its batch synced is still
+// acknowledged (the journal has it), still read from pending, and holds
+// up checkpoints, loudly, until it reaches its page.
+func TestInPlaceWriteFailureRetried(t *testing.T) {
+	c := vfs.NewCrashFS()
+	s := mustOpenCrash(t, c, PageStoreOptions{CheckpointEvery: time.Hour})
+	page := "Data/" + pagePath(PageKey{3, 3})
+	var fail atomic.Bool
+	fail.Store(true)
+	c.Inject(func(o vfs.Op, name string) error {
+		if o == vfs.OpWrite && name == page && fail.Load() {
+			return syscall.EIO
+		}
+		return nil
+	})
+	rec := recOf(3, 3*1024+1, 1)
+	putRec(t, s, 3, 3*1024+1, rec)
+	commit(t, s)
+	if got, pending := readRec(t, s, 3, 3*1024+1); got != rec || pending {
+		t.Fatalf("after a failed in-place write: %x pending %v, want the durable value", got, pending)
+	}
+	if err := s.checkpoint(); err == nil {
+		t.Fatal("checkpoint succeeded with a record missing from its page")
+	}
+	if st := s.Stats(); st.PageSyncErrors == 0 || st.PendingRecords != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	fail.Store(false)
+	if err := s.checkpoint(); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); st.PendingRecords != 0 || st.Checkpoints != 1 {
+		t.Fatalf("stats after the retry %+v", st)
+	}
+	rebootAndCheck(t, c, s, vfs.CrashDropAll, nil, PageStoreOptions{}, map[RecordKey]Record{{3, 3*1024 + 1}: rec})
 }
