@@ -108,6 +108,7 @@ func New(mod engine.Module, opts Options) (*Pool, error) {
 		}
 		p.slots = append(p.slots, s)
 		p.idle <- s
+		p.instances.Add(1)
 	}
 	if opts.RequestTimeout > 0 {
 		p.wg.Add(1)
@@ -126,7 +127,6 @@ func (p *Pool) fill(s *slot) error {
 	s.mu.Lock()
 	s.inst, s.env, s.interrupted = inst, env, false
 	s.mu.Unlock()
-	p.instances.Add(1)
 	return nil
 }
 
@@ -255,7 +255,10 @@ func (p *Pool) replace(s *slot) {
 		err := p.fill(s)
 		if err == nil {
 			p.replacements.Add(1)
+			// Counted once idle: Instances == Size means every instance
+			// can be borrowed.
 			p.idle <- s
+			p.instances.Add(1)
 			return
 		}
 		p.logger.Error("replacing instance failed", "err", err, "retry_in", wait)

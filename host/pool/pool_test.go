@@ -103,7 +103,10 @@ func newFakeCommit() *fakeCommit {
 }
 
 func (c *fakeCommit) Commit(ctx context.Context) error {
-	c.calls <- struct{}{}
+	select {
+	case c.calls <- struct{}{}:
+	default: // nobody counts the calls of a long run
+	}
 	if c.honorCtx {
 		select {
 		case <-c.release:

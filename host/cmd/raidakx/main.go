@@ -2,10 +2,10 @@
 // serves a node's data root, creates one, talks to a node as a client,
 // checks and repairs a data root's journal and replays test vectors.
 //
-//	raidakx serve -config DIR/config.toml
-//	raidakx init DIR
+//	raidakx serve -config DIR/config.toml [-cpuprofile FILE]
+//	raidakx init [-full] DIR
 //	raidakx client [-root DIR] [-net udp|tcp] [-type 0|1] COMMAND [ARGS]
-//	raidakx load -root DIR [-net udp|tcp] [-clients N] [-duration D] [-command C]
+//	raidakx load -root DIR [-net udp|tcp] [-clients N] [-duration D] [-command C] [-spread]
 //	raidakx journal check|truncate DIR
 //	raidakx replay [-engine NAME] [-wasm PATH] FILE_OR_DIR...
 package main
