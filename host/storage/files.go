@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/raidakx/raidakx/abi"
+	"github.com/raidakx/raidakx/host/storage/vfs"
 )
 
 // keysTempPrefix starts the names of the temporary files of WriteFile: a
@@ -30,18 +31,17 @@ const (
 )
 
 // RootFiles is Files over a RAIDA data root: DATAROOT/coins (read only)
-// and DATAROOT/Keys (read and write), each accessed through an os.Root, so
-// that no name and no symbolic link inside them can reach outside them.
-// The folders themselves may be symbolic links. It is safe for concurrent
-// use.
+// and DATAROOT/Keys (read and write), each accessed through a vfs.Dir (an
+// os.Root), so that no name and no symbolic link inside them can reach
+// outside them. The folders themselves may be symbolic links. It is safe
+// for concurrent use.
 type RootFiles struct {
-	coins   *os.Root
-	keys    *os.Root
-	keysDir *os.File // Keys itself, to sync its entries
+	coins, keys vfs.FS
+	closers     []io.Closer
 
-	// write writes a temporary file's data; f.Write when nil. Tests
+	// write writes a temporary file's data; f.WriteAt when nil. Tests
 	// replace it to simulate a full disk.
-	write func(f *os.File, data []byte) (int, error)
+	write func(f vfs.File, data []byte) (int, error)
 
 	cmu   sync.Mutex
 	cache map[string]coinFile // coins/ files read in the last coinsCacheTTL
@@ -57,70 +57,62 @@ type coinFile struct {
 // OpenRootFiles opens the coins/ and Keys/ folders of dataRoot, which must
 // both exist, and removes the temporary files an interrupted WriteFile left
 // in Keys/.
-func OpenRootFiles(dataRoot string) (_ *RootFiles, err error) {
-	rf := &RootFiles{cache: map[string]coinFile{}, ttl: coinsCacheTTL}
-	defer func() {
-		if err != nil {
-			rf.Close()
-		}
-	}()
-	if rf.coins, err = os.OpenRoot(filepath.Join(dataRoot, abi.DirCoins.String())); err != nil {
+func OpenRootFiles(dataRoot string) (*RootFiles, error) {
+	coins, err := vfs.OpenDir(filepath.Join(dataRoot, abi.DirCoins.String()))
+	if err != nil {
 		return nil, fmt.Errorf("storage: data root %s: no usable coins/ folder: %w", dataRoot, err)
 	}
-	if rf.keys, err = os.OpenRoot(filepath.Join(dataRoot, abi.DirKeys.String())); err != nil {
+	keys, err := vfs.OpenDir(filepath.Join(dataRoot, abi.DirKeys.String()))
+	if err != nil {
+		coins.Close()
 		return nil, fmt.Errorf("storage: data root %s: no usable Keys/ folder: %w", dataRoot, err)
 	}
-	if rf.keysDir, err = rf.keys.Open("."); err != nil {
+	rf, err := openRootFiles(coins, keys)
+	if err != nil {
+		coins.Close()
+		keys.Close()
 		return nil, fmt.Errorf("storage: data root %s: Keys/: %w", dataRoot, err)
 	}
+	rf.closers = []io.Closer{keys, coins}
+	return rf, nil
+}
+
+// openRootFiles is OpenRootFiles on the two folders.
+func openRootFiles(coins, keys vfs.FS) (*RootFiles, error) {
+	rf := &RootFiles{coins: coins, keys: keys, cache: map[string]coinFile{}, ttl: coinsCacheTTL}
 	if err := rf.removeStaleTemps(); err != nil {
-		return nil, fmt.Errorf("storage: data root %s: Keys/: %w", dataRoot, err)
+		return nil, err
 	}
 	return rf, nil
 }
 
 // removeStaleTemps removes the temporary files of WriteFile left by a crash.
 func (rf *RootFiles) removeStaleTemps() error {
-	f, err := rf.keys.Open(".")
+	names, err := rf.keys.ReadDirNames(".")
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	for {
-		names, err := f.Readdirnames(1024)
-		for _, n := range names {
-			if strings.HasPrefix(n, keysTempPrefix) {
-				if err := rf.keys.Remove(n); err != nil && !errors.Is(err, fs.ErrNotExist) {
-					return err
-				}
+	for _, n := range names {
+		if strings.HasPrefix(n, keysTempPrefix) {
+			if err := rf.keys.Remove(n); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
 			}
 		}
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
 	}
+	return nil
 }
 
 // Close releases the folders.
 func (rf *RootFiles) Close() error {
 	var errs []error
-	if rf.keysDir != nil {
-		errs = append(errs, rf.keysDir.Close())
-	}
-	if rf.keys != nil {
-		errs = append(errs, rf.keys.Close())
-	}
-	if rf.coins != nil {
-		errs = append(errs, rf.coins.Close())
+	for _, c := range rf.closers {
+		errs = append(errs, c.Close())
 	}
 	return errors.Join(errs...)
 }
 
 // root returns the folder of dir after checking name.
-func (rf *RootFiles) root(dir abi.Dir, name string) (*os.Root, error) {
+func (rf *RootFiles) root(dir abi.Dir, name string) (vfs.FS, error) {
 	// The caller validated name (abi.ValidFileName); this is defence in
 	// depth on top of os.Root.
 	if name == "" || name[0] == '.' || strings.ContainsAny(name, "/\\\x00") {
@@ -173,8 +165,8 @@ func (rf *RootFiles) ReadFile(dir abi.Dir, name string, dst []byte) (int, error)
 }
 
 // readFile reads at most len(dst) bytes of the regular file name of r.
-func readFile(r *os.Root, dir abi.Dir, name string, dst []byte) (int, error) {
-	f, err := r.Open(name)
+func readFile(r vfs.FS, dir abi.Dir, name string, dst []byte) (int, error) {
+	f, err := r.OpenFile(name, os.O_RDONLY, 0)
 	if err != nil {
 		return 0, fmt.Errorf("storage: read %s/%s: %w", dir, name, err)
 	}
@@ -184,8 +176,8 @@ func readFile(r *os.Root, dir abi.Dir, name string, dst []byte) (int, error) {
 	} else if !fi.Mode().IsRegular() {
 		return 0, fmt.Errorf("storage: read %s/%s: not a regular file", dir, name)
 	}
-	n, err := io.ReadFull(f, dst)
-	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+	n, err := f.ReadAt(dst, 0)
+	if err != nil && err != io.EOF {
 		return 0, fmt.Errorf("storage: read %s/%s: %w", dir, name, err)
 	}
 	return n, nil
@@ -220,7 +212,7 @@ func (rf *RootFiles) WriteFile(dir abi.Dir, name string, data []byte) error {
 		r.Remove(tmp)
 		return fmt.Errorf("storage: write %s/%s: %w", dir, name, err)
 	}
-	if err := rf.keysDir.Sync(); err != nil {
+	if err := r.SyncDir("."); err != nil {
 		return fmt.Errorf("storage: write %s/%s: sync folder: %w", dir, name, err)
 	}
 	return nil
@@ -228,20 +220,17 @@ func (rf *RootFiles) WriteFile(dir abi.Dir, name string, data []byte) error {
 
 var _ Files = (*RootFiles)(nil)
 
-// writeSynced creates file name in root (flag adds os.O_TRUNC or
-// os.O_EXCL), mode filePerm whatever the umask, writes data with write
-// (f.Write when nil) and syncs it. A file it created and could not
-// complete is removed.
-func writeSynced(root *os.Root, name string, flag int, data []byte, write func(*os.File, []byte) (int, error)) error {
-	f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|flag, filePerm)
+// writeSynced creates file name in fsys (flag adds os.O_TRUNC or
+// os.O_EXCL), mode filePerm, writes data with write (f.WriteAt when nil)
+// and syncs it. A file it created and could not complete is removed.
+func writeSynced(fsys vfs.FS, name string, flag int, data []byte, write func(vfs.File, []byte) (int, error)) error {
+	f, err := fsys.OpenFile(name, os.O_WRONLY|os.O_CREATE|flag, filePerm)
 	if err != nil {
 		return err
 	}
-	err = f.Chmod(filePerm)
-	if err == nil {
-		if write == nil {
-			write = (*os.File).Write
-		}
+	if write == nil {
+		_, err = f.WriteAt(data, 0)
+	} else {
 		_, err = write(f, data)
 	}
 	if err == nil {
@@ -251,7 +240,7 @@ func writeSynced(root *os.Root, name string, flag int, data []byte, write func(*
 		err = cerr
 	}
 	if err != nil {
-		root.Remove(name)
+		fsys.Remove(name)
 	}
 	return err
 }

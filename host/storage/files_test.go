@@ -4,15 +4,18 @@ import (
 	"bytes"
 	"errors"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/raidakx/raidakx/abi"
+	"github.com/raidakx/raidakx/host/storage/vfs"
 )
 
 // newDataRoot returns a data root with coins/ and Keys/ inside a parent
@@ -209,9 +212,9 @@ func TestWriteFileNoSpace(t *testing.T) {
 	if err := rf.WriteFile(abi.DirKeys, "k", old); err != nil {
 		t.Fatal(err)
 	}
-	rf.write = func(f *os.File, data []byte) (int, error) {
-		n, _ := f.Write(data[:len(data)/2])
-		return n, &fs.PathError{Op: "write", Path: f.Name(), Err: syscall.ENOSPC}
+	rf.write = func(f vfs.File, data []byte) (int, error) {
+		n, _ := f.WriteAt(data[:len(data)/2], 0)
+		return n, &fs.PathError{Op: "write", Path: "tmp", Err: syscall.ENOSPC}
 	}
 	err := rf.WriteFile(abi.DirKeys, "k", bytes.Repeat([]byte("n"), 4096))
 	if !errors.Is(err, syscall.ENOSPC) {
@@ -308,7 +311,7 @@ func TestNoEscapeThroughSymlinks(t *testing.T) {
 		if err := writeSynced(rf.keys, name, os.O_EXCL, []byte("x"), nil); err == nil {
 			t.Errorf("os.Root let %q be created", name)
 		}
-		if f, err := rf.keys.Open(name); err == nil {
+		if f, err := rf.keys.OpenFile(name, os.O_RDONLY, 0); err == nil {
 			f.Close()
 			t.Errorf("os.Root opened %q", name)
 		}
@@ -378,5 +381,58 @@ func TestCoinsCache(t *testing.T) {
 	write("big", bytes.Repeat([]byte{4}, len(big)))
 	if got := read("big", len(big)); got[0] != 4 {
 		t.Fatal("a file too large for the cache was cached")
+	}
+}
+
+// TestKeysPowerLoss writes one key file again and again and cuts the power
+// at a random moment: after the reboot the file is the last version whose
+// WriteFile returned nil, or the one being written then, whole; no
+// temporary file is left once the folder is opened again.
+func TestKeysPowerLoss(t *testing.T) {
+	for trial := range 20 {
+		mode := []vfs.CrashMode{vfs.CrashDropAll, vfs.CrashKeepSome}[trial%2]
+		rng := rand.New(rand.NewPCG(uint64(trial), 9))
+		c := vfs.NewCrashFS()
+		for _, d := range []string{"coins", "Keys"} {
+			if err := c.MkdirAll(d); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rf, err := openRootFiles(c.Sub("coins"), c.Sub("Keys"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		version := func(i int) []byte { return bytes.Repeat([]byte{byte(i)}, 100+i%900) }
+		var acked, last atomic.Int64 // versions 1..: acknowledged, attempted
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for i := 1; ; i++ {
+				last.Store(int64(i))
+				if rf.WriteFile(abi.DirKeys, "0123456789abcdef0123456789abcdef", version(i)) != nil {
+					return
+				}
+				acked.Store(int64(i))
+			}
+		}()
+		time.Sleep(time.Duration(1+rng.IntN(10)) * time.Millisecond)
+		c = c.Crash(mode, rng)
+		<-done
+		rf, err = openRootFiles(c.Sub("coins"), c.Sub("Keys"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.ReadFile("Keys/0123456789abcdef0123456789abcdef")
+		a, l := int(acked.Load()), int(last.Load())
+		switch {
+		case a == 0 && errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			t.Fatalf("trial %d: key file after the power loss: %v (acknowledged version %d)", trial, err, a)
+		case !bytes.Equal(got, version(a)) && !bytes.Equal(got, version(l)):
+			t.Fatalf("trial %d: key file holds %d bytes of %x, want version %d or %d", trial, len(got), got[:1], a, l)
+		}
+		if names, _ := c.ReadDirNames("Keys"); len(names) > 1 {
+			t.Fatalf("trial %d: Keys holds %v after reopening", trial, names)
+		}
 	}
 }
