@@ -205,6 +205,14 @@ type Config struct {
 // Valid reports whether c can be used.
 func (c Config) Valid() bool { return c.RaidaID < RaidaCount }
 
+// The coin database's shape: DenCount denominations of PagesPerDen page
+// files, each of RecordsPerPage records.
+const (
+	DenCount    = MaxDen - MinDen + 1      // 15
+	PagesPerDen = SNLimit / RecordsPerPage // 1,000
+	PageCount   = DenCount * PagesPerDen   // 15,000 page files
+)
+
 // RecordExists reports whether (den, sn) names a record of the coin
 // database: den in -8..6 and sn below 1,024,000.
 func RecordExists(den int8, sn uint32) bool {

@@ -16,11 +16,6 @@ import (
 // so raidakx init -full gives the spread coins a known AN: SpreadAN, four
 // coins on every page of every denomination.
 
-const (
-	denCount    = abi.MaxDen - abi.MinDen + 1      // 15 denominations
-	pagesPerDen = abi.SNLimit / abi.RecordsPerPage // 1,000 pages each
-)
-
 // spreadRecords are the records (sn % 1024) of each page that hold a
 // spread coin: four, a quarter page apart, so that a page's spread records
 // sit in different 4 KiB blocks of its file.
@@ -28,15 +23,15 @@ var spreadRecords = [...]uint32{0, 257, 514, 771}
 
 // SpreadCoinCount is the number of spread coins: 4 per page of every
 // denomination, 60,000.
-const SpreadCoinCount = denCount * pagesPerDen * len(spreadRecords)
+const SpreadCoinCount = abi.PageCount * len(spreadRecords)
 
 // spreadCoin returns spread coin i (0 <= i < SpreadCoinCount), numbered by
 // den, then page, then record, so that SpreadCoins is sorted.
 func spreadCoin(i int) Coin {
 	rec := spreadRecords[i%len(spreadRecords)]
 	i /= len(spreadRecords)
-	page := uint32(i % pagesPerDen)
-	return Coin{Den: int8(abi.MinDen + i/pagesPerDen), SN: page*abi.RecordsPerPage + rec}
+	page := uint32(i % abi.PagesPerDen)
+	return Coin{Den: int8(abi.MinDen + i/abi.PagesPerDen), SN: page*abi.RecordsPerPage + rec}
 }
 
 // SpreadCoins returns the coins raidakx init -full writes with SpreadAN
@@ -77,7 +72,7 @@ func SpreadAN(den int8, sn uint32) [16]byte {
 // coins; every page is still reached.
 func spreadTarget(keep []Coin) Coin {
 	for {
-		c := Coin{Den: int8(abi.MinDen + rand.IntN(denCount)), SN: rand.Uint32N(abi.SNLimit)}
+		c := Coin{Den: int8(abi.MinDen + rand.IntN(abi.DenCount)), SN: rand.Uint32N(abi.SNLimit)}
 		if !isSpreadCoin(c) && !slices.Contains(keep, c) {
 			return c
 		}

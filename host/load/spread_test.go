@@ -27,7 +27,7 @@ func TestSpreadCoinsCoverEveryPage(t *testing.T) {
 		perPage[[2]int{int(c.Den), int(abi.Page(c.SN))}]++
 	}
 	for den := abi.MinDen; den <= abi.MaxDen; den++ {
-		for page := range pagesPerDen {
+		for page := range abi.PagesPerDen {
 			if k := perPage[[2]int{den, page}]; k != 4 {
 				t.Fatalf("den %d page %d has %d spread coins, want 4", den, page, k)
 			}
@@ -70,8 +70,8 @@ func TestSpreadTargetAvoidsKnownANs(t *testing.T) {
 		}
 		dens[c.Den] = true
 	}
-	if len(dens) != denCount {
-		t.Errorf("20,000 targets reached %d denominations, want %d", len(dens), denCount)
+	if len(dens) != abi.DenCount {
+		t.Errorf("20,000 targets reached %d denominations, want %d", len(dens), abi.DenCount)
 	}
 }
 
@@ -199,7 +199,7 @@ func Test45Spread(t *testing.T) {
 				t.Fatal("a rejected record passed the check")
 			}
 		}
-		if want := map[bool]int{false: 1, true: denCount}[spread]; len(dens) != want || !spread && !dens[2] {
+		if want := map[bool]int{false: 1, true: abi.DenCount}[spread]; len(dens) != want || !spread && !dens[2] {
 			t.Errorf("spread %v: records reached denominations %v", spread, dens)
 		}
 	}

@@ -236,7 +236,7 @@ func (s *PageStore) writeInPlace(e journalEntry) error {
 	}
 	defer s.release(sl)
 	if _, err := f.WriteAt(e.rec[:], recordOffset(e.key.SN)); err != nil {
-		return fmt.Errorf("storage: write page %s: %w", s.data.Path(pagePath(sl.key)), err)
+		return fmt.Errorf("storage: write page %s: %w", s.data.Path(PagePath(sl.key)), err)
 	}
 	s.written[sl.key] = true
 	return nil
@@ -393,12 +393,12 @@ func (s *PageStore) syncPages(keys []PageKey) []error {
 		switch {
 		case err != nil:
 		case f == nil:
-			err = fmt.Errorf("storage: page %s: %w", s.data.Path(pagePath(keys[i])), fs.ErrNotExist)
+			err = fmt.Errorf("storage: page %s: %w", s.data.Path(PagePath(keys[i])), fs.ErrNotExist)
 		default:
 			err = f.Datasync()
 			s.release(sl)
 			if err != nil {
-				err = fmt.Errorf("storage: sync page %s: %w", s.data.Path(pagePath(keys[i])), err)
+				err = fmt.Errorf("storage: sync page %s: %w", s.data.Path(PagePath(keys[i])), err)
 			}
 		}
 		if err != nil {
@@ -424,10 +424,10 @@ func (s *PageStore) rewritePageLocked(key PageKey) error {
 	defer s.release(sl)
 	buf := make([]byte, PageFileSize)
 	if _, err := f.ReadAt(buf, 0); err != nil {
-		return fmt.Errorf("storage: rewrite page %s: %w", s.data.Path(pagePath(key)), err)
+		return fmt.Errorf("storage: rewrite page %s: %w", s.data.Path(PagePath(key)), err)
 	}
 	if _, err := f.WriteAt(buf, 0); err != nil {
-		return fmt.Errorf("storage: rewrite page %s: %w", s.data.Path(pagePath(key)), err)
+		return fmt.Errorf("storage: rewrite page %s: %w", s.data.Path(PagePath(key)), err)
 	}
 	return nil
 }
@@ -507,7 +507,7 @@ func (s *PageStore) replayFile(name string, replay bool) error {
 	if replay {
 		fn = func(es []journalEntry) error {
 			for _, e := range es {
-				if !checkRecordKey(e.key) {
+				if !abi.RecordExists(e.key.Den, e.key.SN) {
 					return fmt.Errorf("storage: journal %s: entry for record (%d, %d), which does not exist", s.top.Path(name), e.key.Den, e.key.SN)
 				}
 				if err := s.writeInPlace(e); err != nil {
@@ -526,8 +526,6 @@ func (s *PageStore) replayFile(name string, replay bool) error {
 	}
 	return nil
 }
-
-func checkRecordKey(k RecordKey) bool { return abi.RecordExists(k.Den, k.SN) }
 
 // Close stops the store: the callers of Commit that joined before get
 // their round, then every page written is synced and both journals are

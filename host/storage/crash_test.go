@@ -84,6 +84,20 @@ func valueOf(worker int, n uint64) Record {
 	return r
 }
 
+// failWithEIO makes op fail with EIO on the files match accepts, until the
+// flag it returns is cleared.
+func failWithEIO(c *vfs.CrashFS, op vfs.Op, match func(name string) bool) *atomic.Bool {
+	fail := new(atomic.Bool)
+	fail.Store(true)
+	c.Inject(func(o vfs.Op, name string) error {
+		if o == op && fail.Load() && match(name) {
+			return syscall.EIO
+		}
+		return nil
+	})
+	return fail
+}
+
 // isJournal reports whether an injected operation is on the journal: its
 // handle keeps the temporary name it was created under.
 func isJournal(name string) bool { return name == journalName || name == journalTemp }
@@ -212,7 +226,7 @@ func TestModelConcurrent(t *testing.T) {
 	s := mustOpenCrash(t, c, opts)
 	pages := make([]PageKey, 3*minOpenFiles)
 	for i := range pages {
-		pages[i] = PageKey{int8(i%15) - 8, uint32(i * 37 % pagesPerDen)}
+		pages[i] = PageKey{int8(i%15) - 8, uint32(i * 37 % abi.PagesPerDen)}
 	}
 	var mu sync.Mutex // guards model against the test's own races only
 	model := map[RecordKey]Record{}
@@ -281,14 +295,7 @@ func TestJournalFailureRetried(t *testing.T) {
 		t.Run(op.String(), func(t *testing.T) {
 			c := vfs.NewCrashFS()
 			s := mustOpenCrash(t, c, PageStoreOptions{})
-			var fail atomic.Bool
-			fail.Store(true)
-			c.Inject(func(o vfs.Op, name string) error {
-				if o == op && isJournal(name) && fail.Load() {
-					return syscall.EIO
-				}
-				return nil
-			})
+			fail := failWithEIO(c, op, isJournal)
 			rec := recOf(4, 99, 1)
 			putRec(t, s, 4, 99, rec)
 			if err := s.Commit(context.Background()); !errors.Is(err, syscall.EIO) || !strings.Contains(err.Error(), journalName) {
@@ -356,15 +363,8 @@ func TestPageSyncFailureKeepsJournal(t *testing.T) {
 	c := vfs.NewCrashFS()
 	opts := PageStoreOptions{JournalLimit: 1 << 10, JournalMax: 3 << 10, CheckpointEvery: time.Hour}
 	s := mustOpenCrash(t, c, opts)
-	broken := "Data/" + pagePath(PageKey{5, 7})
-	var fail atomic.Bool
-	fail.Store(true)
-	c.Inject(func(o vfs.Op, name string) error {
-		if o == vfs.OpSync && name == broken && fail.Load() {
-			return syscall.EIO
-		}
-		return nil
-	})
+	broken := "Data/" + PagePath(PageKey{5, 7})
+	fail := failWithEIO(c, vfs.OpSync, func(name string) bool { return name == broken })
 	acked := map[RecordKey]Record{}
 	var full error
 	for i := range uint32(400) {
@@ -427,12 +427,7 @@ func TestRecoveryFailureKeepsJournal(t *testing.T) {
 	commit(t, s)
 	c = c.Crash(vfs.CrashDropAll, nil) // the page write was not synced
 	s.kill()
-	c.Inject(func(o vfs.Op, name string) error {
-		if o == vfs.OpSync && strings.HasPrefix(name, "Data/") {
-			return syscall.EIO
-		}
-		return nil
-	})
+	failWithEIO(c, vfs.OpSync, func(name string) bool { return strings.HasPrefix(name, "Data/") })
 	if _, err := openCrash(c, PageStoreOptions{}); !errors.Is(err, syscall.EIO) {
 		t.Fatalf("open with a failing disk = %v", err)
 	}
@@ -449,15 +444,8 @@ func TestRecoveryFailureKeepsJournal(t *testing.T) {
 func TestInPlaceWriteFailureRetried(t *testing.T) {
 	c := vfs.NewCrashFS()
 	s := mustOpenCrash(t, c, PageStoreOptions{CheckpointEvery: time.Hour})
-	page := "Data/" + pagePath(PageKey{3, 3})
-	var fail atomic.Bool
-	fail.Store(true)
-	c.Inject(func(o vfs.Op, name string) error {
-		if o == vfs.OpWrite && name == page && fail.Load() {
-			return syscall.EIO
-		}
-		return nil
-	})
+	page := "Data/" + PagePath(PageKey{3, 3})
+	fail := failWithEIO(c, vfs.OpWrite, func(name string) bool { return name == page })
 	rec := recOf(3, 3*1024+1, 1)
 	putRec(t, s, 3, 3*1024+1, rec)
 	commit(t, s)

@@ -203,16 +203,15 @@ func createJournal(top vfs.FS) (*journal, error) {
 
 // JournalScan is what scanning one journal file found.
 type JournalScan struct {
-	Path     string
-	Size     int64 // bytes in the file
-	Batches  int   // good batches
-	Records  int   // entries in them
-	End      int64 // end of the last good batch
-	Torn     int64 // bytes after End: a torn tail, ignored by replay
-	Corrupt  *JournalCorruptError
-	Salt     uint64 // from the header
-	Empty    bool   // a zero-length file (a crash while it was created)
-	firstSeq uint64
+	Path    string
+	Size    int64 // bytes in the file
+	Batches int   // good batches
+	Records int   // entries in them
+	End     int64 // end of the last good batch
+	Torn    int64 // bytes after End: a torn tail, ignored by replay
+	Corrupt *JournalCorruptError
+	Salt    uint64 // from the header
+	Empty   bool   // a zero-length file (a crash while it was created)
 }
 
 // scanJournal reads the journal file f at path and calls fn (when not nil)
@@ -227,7 +226,7 @@ func scanJournal(f vfs.File, path string, fn func([]journalEntry) error) (*Journ
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("storage: journal %s is not a regular file", path)
 	}
-	sc := &JournalScan{Path: path, Size: fi.Size(), firstSeq: 1}
+	sc := &JournalScan{Path: path, Size: fi.Size()}
 	if sc.Size == 0 {
 		sc.Empty = true
 		return sc, nil

@@ -22,15 +22,12 @@ import (
 // 1024 records of 17 bytes (AN 16, MFS 1).
 const PageFileSize = abi.RecordsPerPage * abi.RecordSize
 
-// Sizes of the database.
+// Bounds of the store.
 const (
-	denCount     = abi.MaxDen - abi.MinDen + 1      // 15 denominations
-	pagesPerDen  = abi.SNLimit / abi.RecordsPerPage // 1,000 pages each
-	pageCount    = denCount * pagesPerDen           // 15,000 page files
-	maxOpenFiles = pageCount                        // more is never useful
-	fdHeadroom   = 4096                             // descriptors left for sockets, logs, the module cache
-	minOpenFiles = 16                               // below this every Lock reopens
-	defaultLock  = time.Second                      // request_timeout's default
+	maxOpenFiles = abi.PageCount // more is never useful
+	fdHeadroom   = 4096          // descriptors left for sockets, logs, the module cache
+	minOpenFiles = 16            // below this every Lock reopens
+	defaultLock  = time.Second   // request_timeout's default
 	// maxPendingRecords bounds the records written and not yet in their
 	// page files (about 80 bytes each): past it writes fail until a
 	// commit round drains them.
@@ -151,7 +148,7 @@ type PageStore struct {
 	opts      PageStoreOptions
 	log       *slog.Logger
 
-	slots [pageCount]pageSlot
+	slots [abi.PageCount]pageSlot
 
 	// keepOpen: OpenFiles covers every page file, so none is ever closed
 	// before Close and acquire needs no lock once a file is open.
@@ -286,7 +283,7 @@ func openPageStore(top, data vfs.FS, opts PageStoreOptions) (*PageStore, error) 
 		opts.Logger = slog.Default()
 	}
 	s := &PageStore{
-		keepOpen: opts.OpenFiles >= pageCount,
+		keepOpen: opts.OpenFiles >= abi.PageCount,
 		top:      top,
 		data:     data,
 		jpath:    top.Path(journalName),
@@ -301,7 +298,7 @@ func openPageStore(top, data vfs.FS, opts PageStoreOptions) (*PageStore, error) 
 		cstopped: make(chan struct{}),
 	}
 	for i := range s.slots {
-		s.slots[i].key = PageKey{Den: int8(i/pagesPerDen + abi.MinDen), Page: uint32(i % pagesPerDen)}
+		s.slots[i].key = PageKey{Den: int8(i/abi.PagesPerDen + abi.MinDen), Page: uint32(i % abi.PagesPerDen)}
 		s.slots[i].lock = make(chan struct{}, 1)
 	}
 	if err := s.removeStaleTemps(); err != nil {
@@ -318,16 +315,19 @@ func openPageStore(top, data vfs.FS, opts PageStoreOptions) (*PageStore, error) 
 
 // slot returns the slot of a page that checkPage accepted.
 func (s *PageStore) slot(den int8, page uint32) *pageSlot {
-	return &s.slots[int(den-abi.MinDen)*pagesPerDen+int(page)]
+	return &s.slots[int(den-abi.MinDen)*abi.PagesPerDen+int(page)]
 }
 
-// pagePath returns the page file of key relative to Data.
-func pagePath(key PageKey) string {
+// PagePath returns the page file of key relative to DATAROOT/Data, in the
+// node's layout: {den:02x}/{page>>8:02x}/{page:04x}.bin, den printed as an
+// unsigned byte. For example (1, 999) is "01/03/03e7.bin" and (-8, 0) is
+// "f8/00/0000.bin".
+func PagePath(key PageKey) string {
 	return fmt.Sprintf("%02x/%02x/%04x.bin", uint8(key.Den), key.Page>>8, key.Page)
 }
 
 // pageTemp returns the temporary file a missing page is created as before
-// it is renamed to pagePath(key): a hidden name in the same folder.
+// it is renamed to PagePath(key): a hidden name in the same folder.
 func pageTemp(key PageKey) string {
 	return fmt.Sprintf("%02x/%02x/.%04x.bin.tmp", uint8(key.Den), key.Page>>8, key.Page)
 }
@@ -439,7 +439,7 @@ func (s *PageStore) readRecord(sl *pageSlot, sn uint32, rec *Record) error {
 	}
 	defer s.release(sl)
 	if _, err := f.ReadAt(rec[:], recordOffset(sn)); err != nil {
-		return fmt.Errorf("storage: read page %s: %w", s.data.Path(pagePath(sl.key)), err)
+		return fmt.Errorf("storage: read page %s: %w", s.data.Path(PagePath(sl.key)), err)
 	}
 	return nil
 }
@@ -574,7 +574,7 @@ func (s *PageStore) release(sl *pageSlot) {
 // openPage opens the page file of key for reading and writing; nil when
 // it does not exist, unless create, which puts a zero page in place first.
 func (s *PageStore) openPage(key PageKey, create bool) (vfs.File, error) {
-	name := pagePath(key)
+	name := PagePath(key)
 	f, err := s.data.OpenFile(name, os.O_RDWR, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		if !create {
@@ -609,7 +609,7 @@ func (s *PageStore) openPage(key PageKey, create bool) (vfs.File, error) {
 // (sparse) and synced, renamed to the page's name, the folder synced. The
 // caller holds the page lock, so no one else creates it meanwhile.
 func (s *PageStore) createPage(key PageKey) error {
-	name, tmp := pagePath(key), pageTemp(key)
+	name, tmp := PagePath(key), pageTemp(key)
 	dir := path.Dir(name)
 	for _, d := range []string{path.Dir(dir), dir} {
 		if err := mkdirSynced(s.data, d); err != nil {

@@ -110,7 +110,7 @@ func mode(t *testing.T, path string) fs.FileMode {
 // pageRecord reads record (den, sn) straight from its page file.
 func pageRecord(t testing.TB, root string, den int8, sn uint32) Record {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(root, "Data", filepath.FromSlash(pagePath(PageKey{den, abi.Page(sn)}))))
+	data, err := os.ReadFile(filepath.Join(root, "Data", filepath.FromSlash(PagePath(PageKey{den, abi.Page(sn)}))))
 	if errors.Is(err, fs.ErrNotExist) {
 		return Record{}
 	}
@@ -593,9 +593,9 @@ func TestStaleTempsRemoved(t *testing.T) {
 // 15,000 page files present, sparse, as on a node).
 func BenchmarkWriteCommit(b *testing.B) {
 	full := b.TempDir()
-	for i := range pageCount {
-		key := PageKey{int8(i/pagesPerDen + abi.MinDen), uint32(i % pagesPerDen)}
-		name := filepath.Join(full, "Data", filepath.FromSlash(pagePath(key)))
+	for i := range abi.PageCount {
+		key := PageKey{int8(i/abi.PagesPerDen + abi.MinDen), uint32(i % abi.PagesPerDen)}
+		name := filepath.Join(full, "Data", filepath.FromSlash(PagePath(key)))
 		if key.Page%256 == 0 {
 			if err := os.MkdirAll(filepath.Dir(name), 0o750); err != nil {
 				b.Fatal(err)

@@ -43,7 +43,7 @@ func runInit(args []string) int {
 	}
 	fmt.Printf("created data root %s (raida_id %d, coin_id %d, port %d, demo coins 1.1 and 1.2)\n", fs.Arg(0), *raidaID, *coinID, *port)
 	if *full {
-		fmt.Printf("with all %d page files and %d spread coins\n", pageFileCount, load.SpreadCoinCount)
+		fmt.Printf("with all %d page files and %d spread coins\n", abi.PageCount, load.SpreadCoinCount)
 	}
 	return 0
 }
@@ -97,18 +97,10 @@ func initDataRoot(dir string, raidaID, coinID, port int, full bool) error {
 	return pages.Close()
 }
 
-// Size of the full coin database: 15 denominations of 1,000 page files.
-const (
-	pageFileSize  = abi.RecordsPerPage * abi.RecordSize // 17,408 bytes
-	pagesPerDen   = abi.SNLimit / abi.RecordsPerPage
-	pageFileCount = (abi.MaxDen - abi.MinDen + 1) * pagesPerDen
-)
-
 // pageFilePath returns the page file of (den, page) in data root dir, in
-// the node's layout: Data/{den:02x}/{page>>8:02x}/{page:04x}.bin, den as
-// an unsigned byte.
+// the node's layout (storage.PagePath).
 func pageFilePath(dir string, den int8, page uint32) string {
-	return filepath.Join(dir, "Data", fmt.Sprintf("%02x", byte(den)), fmt.Sprintf("%02x", page>>8), fmt.Sprintf("%04x.bin", page))
+	return filepath.Join(dir, "Data", filepath.FromSlash(storage.PagePath(storage.PageKey{Den: den, Page: page})))
 }
 
 // initFullDatabase creates every page file of the coin database and writes
@@ -121,7 +113,7 @@ func pageFilePath(dir string, den int8, page uint32) string {
 func initFullDatabase(dir string, mfs byte) error {
 	spread := load.SpreadCoins()
 	for den := int8(abi.MinDen); den <= abi.MaxDen; den++ {
-		for page := uint32(0); page < pagesPerDen; page++ {
+		for page := uint32(0); page < abi.PagesPerDen; page++ {
 			path := pageFilePath(dir, den, page)
 			if page%256 == 0 {
 				if err := mkdirAllMode(filepath.Dir(path), 0o750); err != nil {
@@ -153,7 +145,7 @@ func writeSparsePage(path string, coins []load.Coin, mfs byte) error {
 	}
 	err = f.Chmod(0o640)
 	if err == nil {
-		err = f.Truncate(pageFileSize)
+		err = f.Truncate(storage.PageFileSize)
 	}
 	for _, c := range coins {
 		if err != nil {

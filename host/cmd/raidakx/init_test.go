@@ -11,6 +11,7 @@ import (
 
 	"github.com/raidakx/raidakx/abi"
 	"github.com/raidakx/raidakx/host/load"
+	"github.com/raidakx/raidakx/host/storage"
 )
 
 func TestInitFull(t *testing.T) {
@@ -34,7 +35,7 @@ func TestInitFull(t *testing.T) {
 			return nil
 		}
 		files++
-		if info.Size() != pageFileSize || info.Mode().Perm() != 0o640 || !strings.HasSuffix(path, ".bin") {
+		if info.Size() != storage.PageFileSize || info.Mode().Perm() != 0o640 || !strings.HasSuffix(path, ".bin") {
 			t.Errorf("%s: %d bytes, mode %v; want a 17,408-byte page file, mode 0640", path, info.Size(), info.Mode().Perm())
 		}
 		return nil
