@@ -2,7 +2,9 @@ package abi
 
 // Version is the ABI version this package describes. The module exports it
 // as ExportABIVersion and a host refuses a module whose value differs.
-const Version = 1
+// Version 2 added the crypto imports (ImportAESCTR, ImportSHA256,
+// ImportHMACSHA256).
+const Version = 2
 
 // ImportModule is the WebAssembly module name of every host import.
 const ImportModule = "raidakx"
@@ -19,6 +21,9 @@ const (
 	ImportFileWrite   = "file_write"   // (dir, name_ptr, name_len, data_ptr, data_len i32) -> errno i32
 	ImportTimeNow     = "time_now"     // () -> unix_nanos i64
 	ImportLog         = "log"          // (level, ptr, len i32) -> ()
+	ImportAESCTR      = "aes_ctr"      // (key_ptr, key_len, iv_ptr, buf_ptr, buf_len i32) -> ()
+	ImportSHA256      = "sha256"       // (data_ptr, data_len, out_ptr i32) -> ()
+	ImportHMACSHA256  = "hmac_sha256"  // (key_ptr, key_len, data_ptr, data_len, out_ptr i32) -> ()
 )
 
 // Names of the module's exports.
@@ -58,6 +63,9 @@ var Imports = map[string]Signature{
 	ImportFileWrite:   {[]ValueType{I32, I32, I32, I32, I32}, []ValueType{I32}},
 	ImportTimeNow:     {nil, []ValueType{I64}},
 	ImportLog:         {[]ValueType{I32, I32, I32}, nil},
+	ImportAESCTR:      {[]ValueType{I32, I32, I32, I32, I32}, nil},
+	ImportSHA256:      {[]ValueType{I32, I32, I32}, nil},
+	ImportHMACSHA256:  {[]ValueType{I32, I32, I32, I32, I32}, nil},
 }
 
 // Exports maps each exported function the host calls to its signature.
@@ -86,6 +94,17 @@ const (
 	MaxLogMessage   = 1024 // log messages are truncated to this length
 	MaxFileNameSize = 255
 )
+
+// Sizes of the crypto imports' operands. A length outside these traps.
+const (
+	AESBlockSize = 16      // an AES block and the CTR counter block
+	SHA256Size   = 32      // a SHA-256 digest and an HMAC-SHA256 tag
+	MaxCryptoLen = 1 << 16 // the most bytes one crypto import processes (a key included)
+)
+
+// ValidAESKeyLen reports whether n is a key length aes_ctr accepts: 16
+// (AES-128) or 32 (AES-256).
+func ValidAESKeyLen(n int) bool { return n == 16 || n == 32 }
 
 // Dir names a folder of the data root that the file imports may touch.
 type Dir int32

@@ -20,3 +20,10 @@ func hostFileWrite(int32, unsafe.Pointer, uint32, unsafe.Pointer, uint32) int32 
 }
 func hostTimeNow() int64                    { panic(notWasm) }
 func hostLog(int32, unsafe.Pointer, uint32) { panic(notWasm) }
+func hostAESCTR(unsafe.Pointer, uint32, unsafe.Pointer, unsafe.Pointer, uint32) {
+	panic(notWasm)
+}
+func hostSHA256(unsafe.Pointer, uint32, unsafe.Pointer) { panic(notWasm) }
+func hostHMACSHA256(unsafe.Pointer, uint32, unsafe.Pointer, uint32, unsafe.Pointer) {
+	panic(notWasm)
+}

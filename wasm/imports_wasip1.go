@@ -32,3 +32,12 @@ func hostTimeNow() int64
 
 //go:wasmimport raidakx log
 func hostLog(level int32, ptr unsafe.Pointer, n uint32)
+
+//go:wasmimport raidakx aes_ctr
+func hostAESCTR(key unsafe.Pointer, keyLen uint32, iv unsafe.Pointer, buf unsafe.Pointer, bufLen uint32)
+
+//go:wasmimport raidakx sha256
+func hostSHA256(data unsafe.Pointer, dataLen uint32, out unsafe.Pointer)
+
+//go:wasmimport raidakx hmac_sha256
+func hostHMACSHA256(key unsafe.Pointer, keyLen uint32, data unsafe.Pointer, dataLen uint32, out unsafe.Pointer)

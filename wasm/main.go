@@ -31,7 +31,7 @@ func configure(raidaID, coinID int32) int32 {
 	if raidaID < 0 || coinID < 0 || coinID > 0xffff || !cfg.Valid() {
 		return int32(abi.ErrBadConfig)
 	}
-	handler = keyexchange.NewHandler(importedHost{}, cfg)
+	handler = keyexchange.NewHandler(&importedHost{}, cfg)
 	return 0
 }
 

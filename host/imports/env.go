@@ -58,6 +58,9 @@ type Env struct {
 	// The call wrote a record, or read one not yet durable, since the
 	// last TakeUncommitted: its answer must wait for a Commit.
 	uncommitted bool
+	// aes_ctr's counter and keystream blocks, kept here so that a call
+	// allocates nothing for them.
+	ctr, ks [abi.AESBlockSize]byte
 }
 
 // NewEnv returns the imports of one instance over b.
@@ -112,9 +115,23 @@ func (e *Env) PageUnlock(den int32, page uint32) abi.Errno {
 	return abi.OK
 }
 
-// RecordRead implements record_read.
+// RecordRead implements record_read. Holding a lock, the instance may
+// read only a record of that page. Holding none, the read takes the
+// record's page lock for itself (ABI version 2): one import instead of
+// page_lock, record_read and page_unlock, with the same isolation.
 func (e *Env) RecordRead(den int32, sn uint32, rec *[abi.RecordSize]byte) abi.Errno {
-	e.checkHeld("record_read", den, sn)
+	if !e.locked {
+		if den < math.MinInt8 || den > math.MaxInt8 || !abi.RecordExists(int8(den), sn) {
+			return abi.ErrNoRecord
+		}
+		page := abi.Page(sn)
+		if err := e.b.Records.Lock(int8(den), page); err != nil {
+			return e.storageErrno("record_read", err)
+		}
+		defer e.b.Records.Unlock(int8(den), page)
+	} else {
+		e.checkHeld("record_read", den, sn)
+	}
 	pending, err := e.b.Records.Read(int8(den), sn, rec)
 	if err != nil {
 		return e.storageErrno("record_read", err)

@@ -13,7 +13,7 @@
 //
 // How it maps to ABI.md:
 //   section 2  instantiate(): WASI preview 1 with no args, env or preopens;
-//              _initialize via wasi.initialize; abi_version must be 1;
+//              _initialize via wasi.initialize; abi_version must be 2;
 //              raidakx_configure; the two buffer pointers.
 //   section 3  serve(): copy the request (cut to RequestCap) in, call
 //              raidakx_handle, copy the response out.
@@ -28,12 +28,13 @@
 // The vector format and comparison rules are those of testvectors/replay.
 
 import { WASI } from 'node:wasi';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-const ABI_VERSION = 1;
+const ABI_VERSION = 2;
 const REQUEST_CAP = 32 + 65535, RESPONSE_CAP = 4096, HEADER = 32;
-const MAX_FILE = 4096, LOG_MAX = 1024;
+const MAX_FILE = 4096, LOG_MAX = 1024, MAX_CRYPTO = 65536, SHA256_SIZE = 32;
 const MIN_DEN = -8, MAX_DEN = 6, SN_LIMIT = 1024000, PAGE = 1024, PAGES = 1000;
 const RECORD = 17; // AN 16 bytes, MFS 1 byte
 const OK = 0, ErrNotFound = -1, ErrNoRecord = -3, ErrNoRandom = -4,
@@ -43,7 +44,7 @@ const NAME = /^[0-9A-Za-z_-][0-9A-Za-z._-]{0,254}$/;
 
 // Section 4 imports and section 3 exports, with their parameter counts.
 const IMPORTS = ['random', 'page_lock', 'page_unlock', 'record_read', 'record_write',
-  'file_read', 'file_write', 'time_now', 'log'];
+  'file_read', 'file_write', 'time_now', 'log', 'aes_ctr', 'sha256', 'hmac_sha256'];
 const EXPORTS = { _initialize: 0, raidakx_abi_version: 0, raidakx_configure: 2,
   raidakx_request_buffer: 0, raidakx_response_buffer: 0, raidakx_handle: 1 };
 
@@ -92,6 +93,10 @@ function hostImports(st, memory) {
     if (ptr + len > mem.length) throw new Fault(`[${ptr}, ${ptr + len}) is outside memory (${mem.length} bytes)`);
     return mem.subarray(ptr, ptr + len);
   };
+  // cryptoLen traps on more bytes than one crypto import may process.
+  const cryptoLen = (what, len) => {
+    if (len >>> 0 > MAX_CRYPTO) throw new Fault(`${what} of ${len >>> 0} bytes, more than ${MAX_CRYPTO}`);
+  };
   const hasRecord = (den, sn) => den >= MIN_DEN && den <= MAX_DEN && sn < SN_LIMIT;
   const needLock = (den, sn) => {
     const { lock } = st;
@@ -126,7 +131,9 @@ function hostImports(st, memory) {
     record_read(den, sn, ptr) {
       const dst = view(ptr, RECORD);
       sn >>>= 0;
-      needLock(den, sn); // so a record out of range always traps
+      // Holding no lock, the read locks the record's page itself (ABI v2):
+      // one instance per state, so it never waits.
+      if (st.lock) needLock(den, sn); // so a record out of range traps
       if (!hasRecord(den, sn)) return ErrNoRecord;
       dst.set(st.records.get(`${den}/${sn}`) ?? new Uint8Array(RECORD));
       return OK;
@@ -163,6 +170,25 @@ function hostImports(st, memory) {
       const msg = view(ptr, len).subarray(0, LOG_MAX);
       level = Math.max(-1, Math.min(2, level));
       if (verbose) console.error(`  module ${['debug', 'info', 'warn', 'error'][level + 1]}: ${Buffer.from(msg).toString('utf8')}`);
+    },
+    aes_ctr(keyPtr, keyLen, ivPtr, bufPtr, bufLen) {
+      const key = view(keyPtr, keyLen), iv = view(ivPtr, 16), buf = view(bufPtr, bufLen);
+      if (key.length !== 16 && key.length !== 32) throw new Fault(`aes_ctr with a ${key.length}-byte key, want 16 or 32`);
+      cryptoLen('aes_ctr', bufLen);
+      // OpenSSL's CTR increments the whole 16-byte counter block, as ABI.md says.
+      const c = crypto.createCipheriv(key.length === 16 ? 'aes-128-ctr' : 'aes-256-ctr', key, iv);
+      buf.set(c.update(buf));
+    },
+    sha256(dataPtr, dataLen, outPtr) {
+      const data = view(dataPtr, dataLen), out = view(outPtr, SHA256_SIZE);
+      cryptoLen('sha256', dataLen);
+      out.set(crypto.createHash('sha256').update(data).digest());
+    },
+    hmac_sha256(keyPtr, keyLen, dataPtr, dataLen, outPtr) {
+      const key = view(keyPtr, keyLen), data = view(dataPtr, dataLen), out = view(outPtr, SHA256_SIZE);
+      cryptoLen('hmac_sha256', keyLen);
+      cryptoLen('hmac_sha256', dataLen);
+      out.set(crypto.createHmac('sha256', key).update(data).digest());
     },
   };
 }

@@ -1,8 +1,6 @@
 package keyexchange
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
 	"encoding/binary"
 	"encoding/hex"
 	"time"
@@ -10,49 +8,69 @@ import (
 	"github.com/raidakx/raidakx/abi"
 )
 
-// command is one handler of the dispatch table.
-type command struct {
-	// empty is the status for a request with body length 0.
-	empty abi.Status
-	// run executes the command on r.payload, writes any response payload
-	// into out and returns the status and the payload length.
-	run func(h *Handler, r *request, out []byte) (abi.Status, int)
-}
+// command is one of the commands the module answers.
+type command byte
 
-// succeed is a command that accepts any body that passed the checks:
-// echo and 42 Key Alert.
-func succeed(*Handler, *request, []byte) (abi.Status, int) { return abi.StatusSuccess, 0 }
-
-var (
-	cmdEcho    = command{abi.StatusSuccess, succeed}
-	cmdAlert   = command{abi.StatusSuccess, succeed}
-	cmdPostKey = command{abi.StatusEmptyRequest, (*Handler).postKey}
-	cmdGetKey  = command{abi.StatusEmptyRequest, (*Handler).getKey}
-	cmdEncrypt = command{abi.StatusEmptyRequest, (*Handler).encryptKey}
-	cmdDecrypt = command{abi.StatusInvalidPacketLength, (*Handler).decryptRaidaKey}
+const (
+	cmdNone    command = iota // not a command of this module: 6 INVALID_COMMAND
+	cmdEcho                   // 0/0 Echo
+	cmdPostKey                // 4/41 Post Key
+	cmdAlert                  // 4/42 Key Alert
+	cmdGetKey                 // 4/43 Get Key
+	cmdEncrypt                // 4/44 Encrypt Key
+	cmdDecrypt                // 4/45 Decrypt RAIDA Key
 )
 
-// lookupCommand returns the handler of (group, cmd), or nil.
-func lookupCommand(group, cmd byte) *command {
+// lookupCommand returns the command (group, cmd) names, or cmdNone.
+func lookupCommand(group, cmd byte) command {
 	switch {
 	case group == abi.GroupStatus && cmd == abi.CommandEcho:
-		return &cmdEcho
+		return cmdEcho
 	case group != abi.GroupKeys:
-		return nil
+		return cmdNone
 	}
 	switch cmd {
 	case abi.CommandPostKey:
-		return &cmdPostKey
+		return cmdPostKey
 	case abi.CommandAlert:
-		return &cmdAlert
+		return cmdAlert
 	case abi.CommandGetKey:
-		return &cmdGetKey
+		return cmdGetKey
 	case abi.CommandEncrypt:
-		return &cmdEncrypt
+		return cmdEncrypt
 	case abi.CommandDecrypt:
-		return &cmdDecrypt
+		return cmdDecrypt
 	}
-	return nil
+	return cmdNone
+}
+
+// emptyStatus is the status of c for a request with body length 0.
+func (c command) emptyStatus() abi.Status {
+	switch c {
+	case cmdEcho, cmdAlert:
+		return abi.StatusSuccess
+	case cmdDecrypt:
+		return abi.StatusInvalidPacketLength
+	}
+	return abi.StatusEmptyRequest
+}
+
+// run executes c on r.payload, writes any response payload into out and
+// returns the status and the payload length. Echo and 42 Key Alert accept
+// any body that passed the checks. A switch rather than a table of
+// function values: the calls are direct, so the compiler can inline them.
+func (h *Handler) run(c command, r *request, out []byte) (abi.Status, int) {
+	switch c {
+	case cmdPostKey:
+		return h.postKey(r, out)
+	case cmdGetKey:
+		return h.getKey(r, out)
+	case cmdEncrypt:
+		return h.encryptKey(r, out)
+	case cmdDecrypt:
+		return h.decryptRaidaKey(r, out)
+	}
+	return abi.StatusSuccess, 0
 }
 
 // Body sizes, challenge and trailer included (docs/PROTOCOL.md section 4).
@@ -85,9 +103,10 @@ func (h *Handler) encryptKey(r *request, out []byte) (abi.Status, int) {
 	if st != abi.StatusSuccess {
 		return st, 0
 	}
-	// Block = K(8) || den || sn(4, as sent) || R(2) || FF. Random bytes
-	// are drawn only now that every check has passed.
-	var block [16]byte
+	// Block = K(8) || den || sn(4, as sent) || R(2) || FF, built in the
+	// answer and encrypted there. Random bytes are drawn only now that
+	// every check has passed.
+	block := out[:16]
 	draw := &h.scratch.draw
 	if L == bodyEncryptShort {
 		if e := h.host.Random(draw[:10]); e != abi.OK {
@@ -105,9 +124,8 @@ func (h *Handler) encryptKey(r *request, out []byte) (abi.Status, int) {
 	block[8] = p[0]
 	copy(block[9:13], p[1:5])
 	block[15] = 0xff
-	var an [16]byte
-	copy(an[:], rec[:16])
-	h.ciphers.xorCTR(h.ciphers.get(&an), r.iv, 0, out[:16], block[:])
+	copy(h.scratch.key[:], rec[:16])
+	h.xorCTR(&h.scratch.key, &r.iv, 0, block)
 	return abi.StatusNoError, 16
 }
 
@@ -129,7 +147,11 @@ func (h *Handler) decryptRaidaKey(r *request, out []byte) (abi.Status, int) {
 		return abi.StatusCoinLoad, 0
 	}
 	mfs := h.mfs()
-	var keys [abi.RaidaCount]cipher.Block // one per RAIDA index, made on first use
+	// Every record's block is encrypted at counter 0 under its RAIDA's AN,
+	// so one keystream block per RAIDA index decrypts them all: at most
+	// 25 aes_ctr calls however many records there are.
+	ks := &h.scratch.ks
+	var made uint32 // bit i: ks[i] holds RAIDA i's keystream block
 	count := (L - decryptFixed) / decryptRecordSize
 	for i := range count {
 		rec := p[5+decryptRecordSize*i : 5+decryptRecordSize*(i+1)]
@@ -138,11 +160,13 @@ func (h *Handler) decryptRaidaKey(r *request, out []byte) (abi.Status, int) {
 		if index >= abi.RaidaCount || split > 1 || !abi.RecordExists(den, sn) {
 			continue
 		}
-		if keys[index] == nil {
-			keys[index], _ = aes.NewCipher(coin[coinFileANs+16*int(index) : coinFileANs+16*int(index)+16])
+		if made&(1<<index) == 0 {
+			ks[index] = [16]byte{}
+			h.xorCTR((*[16]byte)(coin[coinFileANs+16*int(index):]), &r.iv, 0, ks[index][:])
+			made |= 1 << index
 		}
-		var key [16]byte
-		h.ciphers.xorCTR(keys[index], r.iv, 0, key[:], rec[10:26])
+		key := [16]byte(rec[10:26])
+		xor16(&key, &ks[index])
 		if key[15] != 0xff || key[8] != rec[5] || [4]byte(key[9:13]) != [4]byte(rec[6:10]) {
 			continue
 		}

@@ -1,59 +1,64 @@
 package keyexchange
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/subtle"
+	"encoding/binary"
+	"hash/crc32"
+
+	"github.com/raidakx/raidakx/abi"
 )
 
-// ciphers keeps the expanded keys of the ANs used most recently, so that
-// a type-1 request (which uses its AN twice) and repeated coins expand a
-// key once. Expanding a key costs more than encrypting a whole request's
-// blocks in WebAssembly. Only this instance's memory holds them.
-type ciphers struct {
-	keys    [4][16]byte
-	blocks  [4]cipher.Block
-	next    int      // the entry replaced next (round robin)
-	ctr, ks [16]byte // xorCTR's counter and keystream block, kept off the heap of each call
-}
+// The module does no cryptography of its own: AES runs in the host
+// (aes_ctr, ABI version 2), which has the CPU's constant-time AES
+// instructions; WebAssembly has none, and a table-driven AES in the guest
+// was both the slowest part of a request and open to cache-timing
+// attacks. What stays here is arithmetic on counters and checksums, kept
+// free of loops and calls: wazero checks for interruption at every
+// function entry and loop iteration, and each check leaves the compiled
+// code (docs/RATIONALE.md, "The sandbox's price").
 
-// get returns the block cipher of key.
-func (c *ciphers) get(key *[16]byte) cipher.Block {
-	for i := range c.blocks {
-		if c.blocks[i] != nil && c.keys[i] == *key {
-			return c.blocks[i]
-		}
-	}
-	b, _ := aes.NewCipher(key[:]) // a 16-byte key never fails
-	i := c.next
-	c.keys[i], c.blocks[i], c.next = *key, b, (i+1)%len(c.blocks)
-	return b
-}
-
-// xorCTR XORs src into dst with the AES-128-CTR keystream of b, starting
-// blocks counter blocks after iv; the counter block is incremented as one
-// big-endian 128-bit integer, as crypto/cipher's CTR does.
-//
-// It makes exactly the keystream blocks it needs: crypto/cipher's CTR
-// fills 512 bytes of keystream ahead (32 block encryptions), which for
-// this protocol's 16- to 48-byte messages is most of a request's time in
-// WebAssembly. TestXORCTRMatchesStandardLibrary compares the two.
-func (c *ciphers) xorCTR(b cipher.Block, iv [16]byte, blocks uint64, dst, src []byte) {
-	c.ctr = iv
-	addCounter(&c.ctr, blocks)
-	for len(src) > 0 {
-		b.Encrypt(c.ks[:], c.ctr[:])
-		n := subtle.XORBytes(dst, src, c.ks[:])
-		dst, src = dst[n:], src[n:]
-		addCounter(&c.ctr, 1)
-	}
+// xorCTR XORs buf, in place, with the AES-128-CTR keystream of key
+// starting blocks counter blocks after iv; the counter block is
+// incremented as one big-endian 128-bit integer, as crypto/cipher's CTR
+// does.
+func (h *Handler) xorCTR(key *[16]byte, iv *[abi.AESBlockSize]byte, blocks uint64, buf []byte) {
+	c := &h.scratch.ctr
+	*c = *iv
+	addCounter(c, blocks)
+	h.host.AESCTR(key[:], c, buf)
 }
 
 // addCounter adds n to the 128-bit big-endian counter block.
-func addCounter(iv *[16]byte, n uint64) {
-	for i := 15; i >= 0 && n != 0; i-- {
-		s := uint64(iv[i]) + n&0xff
-		iv[i] = byte(s)
-		n = n>>8 + s>>8
+func addCounter(iv *[abi.AESBlockSize]byte, n uint64) {
+	lo := binary.BigEndian.Uint64(iv[8:])
+	sum := lo + n
+	binary.BigEndian.PutUint64(iv[8:], sum)
+	if sum < lo {
+		binary.BigEndian.PutUint64(iv[:8], binary.BigEndian.Uint64(iv[:8])+1)
 	}
+}
+
+// xor16 sets dst to dst XOR src, 16 bytes.
+func xor16(dst, src *[16]byte) {
+	binary.LittleEndian.PutUint64(dst[:8], binary.LittleEndian.Uint64(dst[:8])^binary.LittleEndian.Uint64(src[:8]))
+	binary.LittleEndian.PutUint64(dst[8:], binary.LittleEndian.Uint64(dst[8:])^binary.LittleEndian.Uint64(src[8:]))
+}
+
+// crc12 is the CRC-32 (IEEE) of the challenge's first 12 bytes: the same
+// value as crc32.ChecksumIEEE(b[:12]), unrolled.
+func crc12(b *[12]byte) uint32 {
+	t := crc32.IEEETable
+	c := ^uint32(0)
+	c = t[byte(c)^b[0]] ^ c>>8
+	c = t[byte(c)^b[1]] ^ c>>8
+	c = t[byte(c)^b[2]] ^ c>>8
+	c = t[byte(c)^b[3]] ^ c>>8
+	c = t[byte(c)^b[4]] ^ c>>8
+	c = t[byte(c)^b[5]] ^ c>>8
+	c = t[byte(c)^b[6]] ^ c>>8
+	c = t[byte(c)^b[7]] ^ c>>8
+	c = t[byte(c)^b[8]] ^ c>>8
+	c = t[byte(c)^b[9]] ^ c>>8
+	c = t[byte(c)^b[10]] ^ c>>8
+	c = t[byte(c)^b[11]] ^ c>>8
+	return ^c
 }

@@ -4,49 +4,62 @@ import (
 	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"hash/crc32"
+	"math/big"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/raidakx/raidakx/abi"
 )
 
-// TestXORCTRMatchesStandardLibrary checks xorCTR against crypto/cipher's
-// CTR for every length up to 100 bytes, counter offsets, and counter
-// blocks whose low bytes carry.
-func TestXORCTRMatchesStandardLibrary(t *testing.T) {
+// stdCrypto implements the crypto imports of Host with the standard
+// library, as a host does; the test hosts embed it.
+type stdCrypto struct{}
+
+func (stdCrypto) AESCTR(key []byte, iv *[abi.AESBlockSize]byte, buf []byte) {
+	b, err := aes.NewCipher(key)
+	if err != nil {
+		panic(err)
+	}
+	cipher.NewCTR(b, iv[:]).XORKeyStream(buf, buf)
+}
+
+func (stdCrypto) SHA256(data []byte, out *[abi.SHA256Size]byte) { *out = sha256.Sum256(data) }
+
+func (stdCrypto) HMACSHA256(key, data []byte, out *[abi.SHA256Size]byte) {
+	m := hmac.New(sha256.New, key)
+	m.Write(data)
+	m.Sum(out[:0])
+}
+
+// TestXORCTRSkipsWholeBlocks checks that xorCTR with a counter offset of n
+// blocks gives the standard CTR keystream after n discarded blocks, for
+// counter blocks whose low half carries into the nonce.
+func TestXORCTRSkipsWholeBlocks(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	key := make([]byte, 16)
+	var key [16]byte
 	for i := range key {
 		key[i] = byte(rng.Uint32())
 	}
-	b, _ := aes.NewCipher(key)
 	ivs := [][16]byte{
 		{1, 2, 3, 4, 5, 6, 7, 8}, // nonce || 00*8
 		{1, 2, 3, 4, 5, 6, 7, 8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe}, // carries into the nonce
 		{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
 	}
+	h := NewHandler(newFakeHost(t), abi.Config{})
 	for _, iv := range ivs {
-		for _, offset := range []uint64{0, 1, 3, 255, 256, 1 << 40} {
-			for n := range 100 {
+		for _, offset := range []int{0, 1, 3, 4} {
+			for n := range 50 {
 				src := make([]byte, n)
 				for i := range src {
 					src[i] = byte(rng.Uint32())
 				}
-				got := make([]byte, n)
-				var c ciphers
-				c.xorCTR(b, iv, offset, got, src)
-
-				start := iv
-				addCounter(&start, offset)
-				want := make([]byte, n)
-				cipher.NewCTR(b, start[:]).XORKeyStream(want, src)
-				// The reference for addCounter: offset whole blocks of the
-				// standard CTR's keystream, discarded.
-				skip := make([]byte, 16*min(offset, 4))
-				if offset <= 4 {
-					ref := make([]byte, len(skip)+n)
-					cipher.NewCTR(b, iv[:]).XORKeyStream(ref, append(skip, src...))
-					want = ref[len(skip):]
-				}
-				if !bytes.Equal(got, want) {
+				got := bytes.Clone(src)
+				h.xorCTR(&key, &iv, uint64(offset), got)
+				if want := fuzzCTR(key[:], iv, offset, src); !bytes.Equal(got, want) {
 					t.Fatalf("iv %x offset %d length %d: got %x, want %x", iv, offset, n, got, want)
 				}
 			}
@@ -54,24 +67,54 @@ func TestXORCTRMatchesStandardLibrary(t *testing.T) {
 	}
 }
 
-func TestCiphersCache(t *testing.T) {
-	var c ciphers
-	keys := make([][16]byte, 6)
-	for i := range keys {
-		keys[i][0] = byte(i + 1)
+// TestAddCounter compares addCounter with 128-bit arithmetic in math/big.
+func TestAddCounter(t *testing.T) {
+	mod := new(big.Int).Lsh(big.NewInt(1), 128)
+	rng := rand.New(rand.NewPCG(3, 4))
+	ivs := [][16]byte{{}, {15: 0xff}, {0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, {0: 0xff, 1: 0xff, 2: 0xff, 3: 0xff, 4: 0xff, 5: 0xff, 6: 0xff, 7: 0xff, 8: 0xff, 9: 0xff, 10: 0xff, 11: 0xff, 12: 0xff, 13: 0xff, 14: 0xff, 15: 0xff}}
+	for range 100 {
+		var iv [16]byte
+		binary.BigEndian.PutUint64(iv[:8], rng.Uint64())
+		binary.BigEndian.PutUint64(iv[8:], rng.Uint64())
+		ivs = append(ivs, iv)
 	}
-	first := c.get(&keys[0])
-	if c.get(&keys[0]) != first {
-		t.Fatal("a cached key was expanded again")
-	}
-	for i := range keys {
-		b := c.get(&keys[i])
-		want, _ := aes.NewCipher(keys[i][:])
-		var got, exp [16]byte
-		b.Encrypt(got[:], make([]byte, 16))
-		want.Encrypt(exp[:], make([]byte, 16))
-		if got != exp {
-			t.Fatalf("key %d: wrong cipher", i)
+	for _, iv := range ivs {
+		for _, n := range []uint64{0, 1, 2, 255, 1 << 32, 1<<64 - 1, rng.Uint64()} {
+			got := iv
+			addCounter(&got, n)
+			sum := new(big.Int).SetBytes(iv[:])
+			sum.Add(sum, new(big.Int).SetUint64(n)).Mod(sum, mod)
+			var want [16]byte
+			sum.FillBytes(want[:])
+			if got != want {
+				t.Fatalf("%x + %d = %x, want %x", iv, n, got, want)
+			}
 		}
+	}
+}
+
+// TestCRC12 compares the unrolled CRC with hash/crc32.
+func TestCRC12(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for i := range 1000 {
+		var b [12]byte
+		for j := range b {
+			b[j] = byte(rng.Uint32())
+		}
+		if i == 0 {
+			b = [12]byte{}
+		}
+		if got, want := crc12(&b), crc32.ChecksumIEEE(b[:]); got != want {
+			t.Fatalf("crc12(%x) = %08x, want %08x", b, got, want)
+		}
+	}
+}
+
+func TestXOR16(t *testing.T) {
+	a := [16]byte{0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f}
+	b := [16]byte{0xff, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x80, 0x90, 0xa0, 0xb0, 0xc0, 0xd0, 0xe0, 0xf0}
+	want := [16]byte{0xff, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff}
+	if xor16(&a, &b); a != want {
+		t.Fatalf("got %x, want %x", a, want)
 	}
 }

@@ -165,6 +165,7 @@ var loadFuzzState = sync.OnceValues(func() (*fuzzState, error) {
 // misuse (a bug in the handler: the real host traps) and records what the
 // handler wrote and drew.
 type fuzzHost struct {
+	stdCrypto
 	t       *testing.T
 	base    *fuzzState
 	records map[fuzzKey][abi.RecordSize]byte // written by this request
@@ -219,8 +220,16 @@ func (h *fuzzHost) record(k fuzzKey) [abi.RecordSize]byte {
 	return h.base.records[k]
 }
 
+// RecordRead follows ABI version 2: holding no lock, the read locks the
+// record's page itself.
 func (h *fuzzHost) RecordRead(den int8, sn uint32, rec *[abi.RecordSize]byte) abi.Errno {
-	h.checkHeld("record_read", den, sn)
+	if !h.locked {
+		if !abi.RecordExists(den, sn) {
+			return abi.ErrNoRecord
+		}
+	} else {
+		h.checkHeld("record_read", den, sn)
+	}
 	*rec = h.record(fuzzKey{den, sn})
 	return abi.OK
 }

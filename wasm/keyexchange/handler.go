@@ -1,9 +1,7 @@
 package keyexchange
 
 import (
-	"crypto/cipher"
 	"encoding/binary"
-	"hash/crc32"
 
 	"github.com/raidakx/raidakx/abi"
 )
@@ -13,7 +11,6 @@ import (
 type Handler struct {
 	host    Host
 	cfg     abi.Config
-	ciphers ciphers
 	req     request
 	scratch scratch
 	body    [0xffff]byte // decrypted body; the request buffer stays as received
@@ -28,6 +25,9 @@ type scratch struct {
 	name [32]byte
 	coin [coinFileSize + 1]byte // one more, to see a file that is too long
 	file [5 + keySpaceSize]byte
+	key  [16]byte                 // 44: the recipient's AN
+	ctr  [abi.AESBlockSize]byte   // xorCTR's counter block
+	ks   [abi.RaidaCount][16]byte // 45: the keystream block of each RAIDA's AN
 }
 
 // NewHandler returns a Handler for the node cfg, using host's imports.
@@ -38,10 +38,9 @@ func NewHandler(host Host, cfg abi.Config) *Handler {
 // request is one request being handled.
 type request struct {
 	hdr     abi.RequestHeader
-	iv      [16]byte     // initial counter block
-	an      [16]byte     // type 1: the encryption coin's AN, read once
-	anBlock cipher.Block // type 1: its cipher
-	payload []byte       // decrypted body after the challenge, before the trailer
+	iv      [abi.AESBlockSize]byte // initial counter block
+	an      [16]byte               // type 1: the encryption coin's AN, read once
+	payload []byte                 // decrypted body after the challenge, before the trailer
 }
 
 // outcome is what a request produced.
@@ -75,9 +74,7 @@ func (h *Handler) Handle(req, resp []byte) int {
 	if out.challengeOK {
 		rh.Challenge = out.challenge
 		if r.hdr.EncryptionType == abi.EncryptionAN {
-			for i := range rh.Challenge {
-				rh.Challenge[i] ^= r.an[i]
-			}
+			xor16(&rh.Challenge, &r.an)
 		}
 	}
 	n := abi.HeaderSize
@@ -86,7 +83,7 @@ func (h *Handler) Handle(req, resp []byte) int {
 		if r.hdr.EncryptionType == abi.EncryptionAN {
 			// Continue the keystream after the blocks the request body used.
 			used := (uint64(r.hdr.BodyLength) - 2 + 15) / 16
-			h.ciphers.xorCTR(r.anBlock, r.iv, used, payload, payload)
+			h.xorCTR(&r.an, &r.iv, used, payload)
 		}
 		n += out.payloadBytes
 		resp[n], resp[n+1] = abi.TrailerByte, abi.TrailerByte
@@ -117,7 +114,7 @@ func (h *Handler) process(req []byte, r *request, out []byte) outcome {
 		return outcome{status: abi.StatusInvalidShardID}
 	}
 	cmd := lookupCommand(hdr.Group, hdr.Command)
-	if cmd == nil {
+	if cmd == cmdNone {
 		return outcome{status: abi.StatusInvalidCommand}
 	}
 	if hdr.CoinID != h.cfg.CoinID {
@@ -133,7 +130,6 @@ func (h *Handler) process(req []byte, r *request, out []byte) outcome {
 			return outcome{status: st}
 		}
 		copy(r.an[:], rec[:16])
-		r.anBlock = h.ciphers.get(&r.an)
 	default:
 		return outcome{status: abi.StatusInvalidEncryptionCode}
 	}
@@ -143,7 +139,7 @@ func (h *Handler) process(req []byte, r *request, out []byte) outcome {
 		return outcome{status: abi.StatusInvalidPacketLength}
 	}
 	if L == 0 {
-		return outcome{status: cmd.empty}
+		return outcome{status: cmd.emptyStatus()}
 	}
 	if L < 2 {
 		return outcome{status: abi.StatusInvalidPacketLength}
@@ -153,44 +149,35 @@ func (h *Handler) process(req []byte, r *request, out []byte) outcome {
 		return outcome{status: abi.StatusInvalidEOF}
 	}
 	body := h.body[:L-2]
+	copy(body, raw)
 	if hdr.EncryptionType == abi.EncryptionAN {
-		h.ciphers.xorCTR(r.anBlock, r.iv, 0, body, raw[:L-2])
-	} else {
-		copy(body, raw)
+		h.xorCTR(&r.an, &r.iv, 0, body)
 	}
 	if L < abi.ChallengeSize+2 {
 		return outcome{status: abi.StatusInvalidPacketLength}
 	}
-	if crc32.ChecksumIEEE(body[:12]) != binary.BigEndian.Uint32(body[12:16]) {
+	if crc12((*[12]byte)(body)) != binary.BigEndian.Uint32(body[12:16]) {
 		return outcome{status: abi.StatusInvalidCRC}
 	}
 	o := outcome{challengeOK: true}
 	copy(o.challenge[:], body[:16])
 	r.payload = body[16:]
-	o.status, o.payloadBytes = cmd.run(h, r, out)
+	o.status, o.payloadBytes = h.run(cmd, r, out)
 	return o
 }
 
-// readRecord reads record (den, sn) under its page lock. It answers
-// StatusInvalidSNOrDenomination when the record does not exist and
-// StatusInternal when the host fails.
+// readRecord reads record (den, sn); the host takes its page lock for the
+// read. It answers StatusInvalidSNOrDenomination when the record does not
+// exist and StatusInternal when the host fails.
 func (h *Handler) readRecord(den int8, sn uint32) (rec [abi.RecordSize]byte, st abi.Status) {
-	if !abi.RecordExists(den, sn) {
+	switch e := h.host.RecordRead(den, sn, &h.scratch.rec); e {
+	case abi.OK:
+		return h.scratch.rec, abi.StatusSuccess
+	case abi.ErrNoRecord:
 		return rec, abi.StatusInvalidSNOrDenomination
-	}
-	page := abi.Page(sn)
-	if e := h.host.PageLock(den, page); e != abi.OK {
-		return rec, h.hostFailed("page_lock", e)
-	}
-	e := h.host.RecordRead(den, sn, &h.scratch.rec)
-	rec = h.scratch.rec
-	if u := h.host.PageUnlock(den, page); e == abi.OK {
-		e = u
-	}
-	if e != abi.OK {
+	default:
 		return rec, h.hostFailed("record_read", e)
 	}
-	return rec, abi.StatusSuccess
 }
 
 // hostFailed logs an import's unexpected error and returns StatusInternal.

@@ -15,6 +15,7 @@ import (
 // fakeHost is an in-memory Host that also checks the lock protocol the
 // host enforces (one lock at a time, records only under their page lock).
 type fakeHost struct {
+	stdCrypto
 	t       *testing.T
 	records map[[2]int64][17]byte
 	files   map[string][]byte
@@ -63,8 +64,19 @@ func (f *fakeHost) checkHeld(den int8, sn uint32) {
 	}
 }
 
+// RecordRead follows ABI version 2: holding no lock, the read locks the
+// record's page itself.
 func (f *fakeHost) RecordRead(den int8, sn uint32, rec *[abi.RecordSize]byte) abi.Errno {
-	f.checkHeld(den, sn)
+	if !f.locked {
+		switch {
+		case !abi.RecordExists(den, sn):
+			return abi.ErrNoRecord
+		case f.ioFail:
+			return abi.ErrIO
+		}
+	} else {
+		f.checkHeld(den, sn)
+	}
 	*rec = f.records[[2]int64{int64(den), int64(sn)}]
 	return abi.OK
 }

@@ -14,8 +14,10 @@ type Host interface {
 	PageLock(den int8, page uint32) abi.Errno
 	// PageUnlock releases a page this instance locked.
 	PageUnlock(den int8, page uint32) abi.Errno
-	// RecordRead copies record (den, sn), AN then MFS, into rec. Its page
-	// must be locked.
+	// RecordRead copies record (den, sn), AN then MFS, into rec. Holding
+	// a page lock, the record must be on that page; holding none, the host
+	// locks the record's page for the read and returns ErrNoRecord for a
+	// record outside the database.
 	RecordRead(den int8, sn uint32, rec *[abi.RecordSize]byte) abi.Errno
 	// RecordWrite replaces record (den, sn) with rec. Its page must be
 	// locked.
@@ -28,4 +30,11 @@ type Host interface {
 	TimeNow() int64
 	// Log records a message for the operator.
 	Log(level abi.LogLevel, msg []byte)
+	// AESCTR XORs buf, in place, with the AES-CTR keystream of key (16 or
+	// 32 bytes) from counter block iv.
+	AESCTR(key []byte, iv *[abi.AESBlockSize]byte, buf []byte)
+	// SHA256 sets out to the SHA-256 digest of data.
+	SHA256(data []byte, out *[abi.SHA256Size]byte)
+	// HMACSHA256 sets out to HMAC-SHA256(key, data).
+	HMACSHA256(key, data []byte, out *[abi.SHA256Size]byte)
 }

@@ -41,6 +41,35 @@ const (
 
 	FaultyLoopLocked = 15 // page_lock(1, 0), logs FaultyLoopMessage, loops forever
 	FaultyLockedRead = 16 // healthy: page_lock(1, 0), record_read(1, 7), page_unlock, answers like FaultyEcho
+
+	// Calls of the crypto imports (ABI version 2) on the inputs below:
+	// the iv is FaultyCryptoIV, the buffer a 16-byte copy of
+	// FaultyCryptoPlaintext. FaultyCryptoKeyLenDen and FaultyCryptoLenDen
+	// take D as above and, if the import returns, answer like FaultyEcho
+	// with the first 4 output bytes as challenge bytes 0-3;
+	// FaultyCryptoBadPointer and FaultyHMACBadOut must trap on their
+	// pointer and, if the import returns, answer like FaultyEcho.
+	FaultyCryptoKeyLenDen  = 17 // aes_ctr(FaultyCryptoKey256, D, iv, buf, 16)
+	FaultyCryptoBadPointer = 18 // aes_ctr(FaultyCryptoKey128, 16, iv, 0xfffffff0, 16)
+	FaultyCryptoLenDen     = 19 // sha256(0, D, out): the digest of memory [0, D)
+	FaultyHMACBadOut       = 20 // hmac_sha256(FaultyCryptoKey128, 16, buf, 16, 0xfffffff0)
+
+	// FaultyCryptoHealthy is healthy: aes_ctr(FaultyCryptoKey128, 16, iv,
+	// buf, 16), then it answers like FaultyEcho with the 16 ciphertext
+	// bytes as the challenge (NIST SP 800-38A F.5.1's first block,
+	// 874d6191b620e3261bef6864990db6ce).
+	FaultyCryptoHealthy = 21
+)
+
+// The inputs of the crypto behaviours, from NIST SP 800-38A appendix F.5:
+// the AES-128 key of F.5.1, the AES-256 key of F.5.5 (of which
+// FaultyCryptoKeyLenDen passes D bytes, the first 16 when D is 16), the
+// initial counter block and the first plaintext block of both.
+var (
+	FaultyCryptoKey128    = [16]byte{0x2b, 0x7e, 0x15, 0x16, 0x28, 0xae, 0xd2, 0xa6, 0xab, 0xf7, 0x15, 0x88, 0x09, 0xcf, 0x4f, 0x3c}
+	FaultyCryptoKey256    = [32]byte{0x60, 0x3d, 0xeb, 0x10, 0x15, 0xca, 0x71, 0xbe, 0x2b, 0x73, 0xae, 0xf0, 0x85, 0x7d, 0x77, 0x81, 0x1f, 0x35, 0x2c, 0x07, 0x3b, 0x61, 0x08, 0xd7, 0x2d, 0x98, 0x10, 0xa3, 0x09, 0x14, 0xdf, 0xf4}
+	FaultyCryptoIV        = [16]byte{0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7, 0xf8, 0xf9, 0xfa, 0xfb, 0xfc, 0xfd, 0xfe, 0xff}
+	FaultyCryptoPlaintext = [16]byte{0x6b, 0xc1, 0xbe, 0xe2, 0x2e, 0x40, 0x9f, 0x96, 0xe9, 0x3d, 0x7e, 0x11, 0x73, 0x93, 0x17, 0x2a}
 )
 
 // FaultyLoopMessage is what FaultyLoop logs (level info) before looping.
@@ -89,7 +118,8 @@ func FaultyRequest(cfg abi.Config, behaviour byte, echo uint16) []byte {
 }
 
 // FaultyDenRequest returns FaultyRequest(cfg, behaviour, echo) with den as
-// body bytes 0-3, for behaviours FaultyUnlockDen to FaultySlow.
+// body bytes 0-3, for behaviours FaultyUnlockDen to FaultySlow,
+// FaultyCryptoKeyLenDen and FaultyCryptoLenDen.
 func FaultyDenRequest(cfg abi.Config, behaviour byte, echo uint16, den int32) []byte {
 	req := FaultyRequest(cfg, behaviour, echo)
 	b := req[abi.HeaderSize:]

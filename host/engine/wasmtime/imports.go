@@ -106,6 +106,21 @@ var hostFuncs = map[string]hostFunc{
 		h.env.Log(abi.LogLevel(a[0].I32()), h.view(a[1], a[2])) // the whole pair must be in memory
 		return 0
 	},
+	abi.ImportAESCTR: func(h *hostState, a []wasmtime.Val) int64 {
+		key, iv, buf := h.view(a[0], a[1]), h.view(a[2], wasmtime.ValI32(abi.AESBlockSize)), h.view(a[3], a[4])
+		h.env.AESCTR(key, (*[abi.AESBlockSize]byte)(iv), buf)
+		return 0
+	},
+	abi.ImportSHA256: func(h *hostState, a []wasmtime.Val) int64 {
+		data, out := h.view(a[0], a[1]), h.view(a[2], wasmtime.ValI32(abi.SHA256Size))
+		h.env.SHA256(data, (*[abi.SHA256Size]byte)(out))
+		return 0
+	},
+	abi.ImportHMACSHA256: func(h *hostState, a []wasmtime.Val) int64 {
+		key, data, out := h.view(a[0], a[1]), h.view(a[2], a[3]), h.view(a[4], wasmtime.ValI32(abi.SHA256Size))
+		h.env.HMACSHA256(key, data, (*[abi.SHA256Size]byte)(out))
+		return 0
+	},
 }
 
 // defineImports defines the raidakx imports in l (one instance's linker)

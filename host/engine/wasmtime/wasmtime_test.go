@@ -5,9 +5,13 @@ package wasmtime
 import (
 	"bytes"
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"strings"
@@ -216,7 +220,7 @@ func wat(tb testing.TB, handle string, version int) []byte {
 
 func compileWAT(tb testing.TB, handle string, opts engine.Options, logger *slog.Logger) *Module {
 	tb.Helper()
-	mod, err := Compile(context.Background(), wat(tb, handle, 1), opts, logger)
+	mod, err := Compile(context.Background(), wat(tb, handle, abi.Version), opts, logger)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -319,8 +323,8 @@ func TestABIRefused(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Compile(context.Background(), wat(t, echoBody, 2), engine.Options{}, quiet); !errors.Is(err, engine.ErrABIVersion) {
-		t.Errorf("version 2: %v, want ErrABIVersion", err)
+	if _, err := Compile(context.Background(), wat(t, echoBody, abi.Version+1), engine.Options{}, quiet); !errors.Is(err, engine.ErrABIVersion) {
+		t.Errorf("version %d: %v, want ErrABIVersion", abi.Version+1, err)
 	}
 	if _, err := Compile(context.Background(), []byte("\x00asm\x01\x00\x00\x00\xff"), engine.Options{}, quiet); err == nil {
 		t.Error("invalid module compiled")
@@ -407,6 +411,118 @@ func TestTraps(t *testing.T) {
 				case <-time.After(5 * time.Second):
 					t.Error("a page lock was not released")
 				}
+			}
+		})
+	}
+}
+
+var (
+	faultyOnce sync.Once
+	faultyMod  *Module
+	faultyErr  error
+)
+
+// faultyModule compiles the faulty module (host/engine/testdata/faulty)
+// once for the whole test binary.
+func faultyModule(tb testing.TB) *Module {
+	tb.Helper()
+	path := wasmtest.FaultyPath(tb)
+	faultyOnce.Do(func() {
+		var wasm []byte
+		if wasm, faultyErr = os.ReadFile(path); faultyErr == nil {
+			faultyMod, faultyErr = Compile(context.Background(), wasm, engine.Options{}, quiet)
+		}
+	})
+	if faultyErr != nil {
+		tb.Fatal(faultyErr)
+	}
+	return faultyMod
+}
+
+// TestCryptoImports runs the faulty module's crypto behaviours (ABI.md
+// section 4, "Crypto primitives"), like the wazero engine's test of the
+// same name. A key length other than 16 or 32, a length over
+// abi.MaxCryptoLen and a region outside memory each trap with the Fault
+// that names them, and the request is answered 252; valid calls answer
+// with the import's output, which must be the standards' (NIST SP 800-38A
+// F.5) or, for sha256 of the module's own memory, the digest of that
+// memory read through the store.
+func TestCryptoImports(t *testing.T) {
+	// AES-128-CTR of the plaintext block under the first 16 bytes of the
+	// F.5.5 key: not a NIST vector, so crypto/cipher computes it.
+	block, err := aes.NewCipher(wasmtest.FaultyCryptoKey256[:16])
+	if err != nil {
+		t.Fatal(err)
+	}
+	aes128 := make([]byte, 16)
+	cipher.NewCTR(block, wasmtest.FaultyCryptoIV[:]).XORKeyStream(aes128, wasmtest.FaultyCryptoPlaintext[:])
+
+	for _, tc := range []struct {
+		behaviour byte
+		d         int32
+		reason    string // in the Fault; "" when the call must answer
+		// challenge returns the challenge bytes the answer starts with,
+		// given the memory after the call; nil: only no trap.
+		challenge func(mem []byte) []byte
+	}{
+		{wasmtest.FaultyCryptoKeyLenDen, 16, "", func([]byte) []byte { return aes128[:4] }},
+		{wasmtest.FaultyCryptoKeyLenDen, 32, "", func([]byte) []byte { return unhex(t, "601ec313") }}, // F.5.5, block 1
+		{wasmtest.FaultyCryptoKeyLenDen, 0, "aes_ctr with a 0-byte key, want 16 or 32", nil},
+		{wasmtest.FaultyCryptoKeyLenDen, 15, "aes_ctr with a 15-byte key, want 16 or 32", nil},
+		{wasmtest.FaultyCryptoKeyLenDen, 24, "aes_ctr with a 24-byte key, want 16 or 32", nil},
+		{wasmtest.FaultyCryptoKeyLenDen, 65537, "aes_ctr with a 65537-byte key, want 16 or 32", nil},
+		{wasmtest.FaultyCryptoKeyLenDen, -1, "length 4294967295 outside memory", nil}, // the key region is checked first
+		{wasmtest.FaultyCryptoBadPointer, 0, "pointer 0xfffffff0 length 16 outside memory", nil},
+		{wasmtest.FaultyCryptoLenDen, 100, "", func(mem []byte) []byte { d := sha256.Sum256(mem[:100]); return d[:4] }},
+		{wasmtest.FaultyCryptoLenDen, 0, "", func([]byte) []byte { return unhex(t, "e3b0c442") }}, // SHA-256 of ""
+		{wasmtest.FaultyCryptoLenDen, abi.MaxCryptoLen, "", nil},
+		{wasmtest.FaultyCryptoLenDen, abi.MaxCryptoLen + 1, "sha256 of 65537 bytes, more than 65536", nil},
+		{wasmtest.FaultyCryptoLenDen, -1, "pointer 0x0 length 4294967295 outside memory", nil},
+		{wasmtest.FaultyHMACBadOut, 0, "pointer 0xfffffff0 length 32 outside memory", nil},
+		{wasmtest.FaultyCryptoHealthy, 0, "", func([]byte) []byte { return unhex(t, "874d6191b620e3261bef6864990db6ce") }}, // F.5.1, block 1
+	} {
+		t.Run(fmt.Sprintf("%d/D%d", tc.behaviour, tc.d), func(t *testing.T) {
+			env := newEnv(quiet)
+			inst, err := faultyModule(t).Instantiate(env, echoConfig)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer inst.Close()
+			wi := inst.(*Instance)
+			memory := func() []byte { return wi.mem.UnsafeData(wi.store) }
+			req := wasmtest.FaultyDenRequest(echoConfig, tc.behaviour, 0x5150, tc.d)
+			resp := make([]byte, abi.ResponseCap)
+			before := bytes.Clone(memory()[:100])
+			n, err := engine.Serve(inst, env, echoConfig, req, resp)
+			want := make([]byte, abi.ResponseCap)
+			if tc.reason != "" {
+				if err == nil {
+					t.Fatalf("no trap (answer %x)", resp[:n])
+				}
+				var fault *imports.Fault
+				if !errors.As(err, &fault) || !strings.Contains(fault.Reason, tc.reason) {
+					t.Errorf("error %v, want an *imports.Fault saying %q", err, tc.reason)
+				}
+				if wn := abi.PutInternalError(want, req, echoConfig.RaidaID); !bytes.Equal(resp[:n], want[:wn]) || resp[2] != 252 {
+					t.Errorf("answer %x, want %x (252)", resp[:n], want[:wn])
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("trap: %v", err)
+			}
+			wn := wasmtest.FaultyAnswer(want, req, echoConfig.RaidaID)
+			if tc.challenge == nil {
+				copy(want[abi.OffRespChallenge:abi.OffRespChallenge+4], resp[abi.OffRespChallenge:]) // any output
+			} else {
+				mem := memory()
+				if !bytes.Equal(mem[:100], before) {
+					t.Fatalf("memory [0, 100) changed during the call: %x, then %x", before, mem[:100])
+				}
+				copy(want[abi.OffRespChallenge:], tc.challenge(mem))
+			}
+			if !bytes.Equal(resp[:n], want[:wn]) {
+				t.Errorf("answer %x, want %x", resp[:n], want[:wn])
 			}
 		})
 	}
@@ -501,7 +617,7 @@ func TestInterrupt(t *testing.T) {
 
 // TestCloseWhileRunning closes a module whose instance loops forever.
 func TestCloseWhileRunning(t *testing.T) {
-	mod, err := Compile(context.Background(), wat(t, `(loop $l (br $l)) (i32.const 32)`, 1), engine.Options{}, quiet)
+	mod, err := Compile(context.Background(), wat(t, `(loop $l (br $l)) (i32.const 32)`, abi.Version), engine.Options{}, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -544,7 +660,7 @@ func TestCloseWhileRunning(t *testing.T) {
 // made and used on other goroutines: no crash, and every call after the
 // close fails.
 func TestCloseWhileInstantiating(t *testing.T) {
-	mod, err := Compile(context.Background(), wat(t, echoBody, 1), engine.Options{}, quiet)
+	mod, err := Compile(context.Background(), wat(t, echoBody, abi.Version), engine.Options{}, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -588,7 +704,7 @@ func TestMemoryLimit(t *testing.T) {
 		t.Fatalf("growing past the limit: %v, want a trap", err)
 	}
 	// A module whose initial memory is over the limit does not load.
-	src := strings.NewReplacer("HANDLE", echoBody, "VERSION", "1", `(memory (export "memory") 2)`, `(memory (export "memory") 17)`).Replace(watModule)
+	src := strings.NewReplacer("HANDLE", echoBody, "VERSION", fmt.Sprint(abi.Version), `(memory (export "memory") 2)`, `(memory (export "memory") 17)`).Replace(watModule)
 	wasm, err := wasmtime.Wat2Wasm(src)
 	if err != nil {
 		t.Fatal(err)
@@ -624,7 +740,7 @@ func TestStderr(t *testing.T) {
 
 func TestCacheDir(t *testing.T) {
 	dir := t.TempDir()
-	wasm := wat(t, echoBody, 1)
+	wasm := wat(t, echoBody, abi.Version)
 	for i := range 2 { // compile and store, then load
 		mod, err := Compile(context.Background(), wasm, engine.Options{CacheDir: dir}, quiet)
 		if err != nil {

@@ -81,6 +81,18 @@ func instantiateImports(ctx context.Context, rt wazero.Runtime) error {
 	def(abi.ImportLog, func(ctx context.Context, mod api.Module, s []uint64) {
 		envOf(ctx).Log(abi.LogLevel(i32(s[0])), view(mod, s[1], s[2]))
 	})
+	def(abi.ImportAESCTR, func(ctx context.Context, mod api.Module, s []uint64) {
+		key, iv, buf := view(mod, s[0], s[1]), view(mod, s[2], abi.AESBlockSize), view(mod, s[3], s[4])
+		envOf(ctx).AESCTR(key, (*[abi.AESBlockSize]byte)(iv), buf)
+	})
+	def(abi.ImportSHA256, func(ctx context.Context, mod api.Module, s []uint64) {
+		data, out := view(mod, s[0], s[1]), view(mod, s[2], abi.SHA256Size)
+		envOf(ctx).SHA256(data, (*[abi.SHA256Size]byte)(out))
+	})
+	def(abi.ImportHMACSHA256, func(ctx context.Context, mod api.Module, s []uint64) {
+		key, data, out := view(mod, s[0], s[1]), view(mod, s[2], s[3]), view(mod, s[4], abi.SHA256Size)
+		envOf(ctx).HMACSHA256(key, data, (*[abi.SHA256Size]byte)(out))
+	})
 	_, err := b.Instantiate(ctx)
 	return err
 }

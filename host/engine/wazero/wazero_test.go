@@ -3,7 +3,10 @@ package wazero_test
 import (
 	"bytes"
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -285,7 +288,7 @@ func TestABIRefused(t *testing.T) {
 				if !slicesEqual(abiErr.Problems, tc.want) {
 					t.Errorf("problems:\n  %s\nwant:\n  %s", strings.Join(abiErr.Problems, "\n  "), strings.Join(tc.want, "\n  "))
 				}
-				if !strings.HasPrefix(err.Error(), "module does not implement raidakx ABI v1:\n  ") {
+				if !strings.HasPrefix(err.Error(), fmt.Sprintf("module does not implement raidakx ABI v%d:\n  ", abi.Version)) {
 					t.Errorf("error text %q", err)
 				}
 				for _, w := range tc.want {
@@ -302,9 +305,9 @@ func slicesEqual(a, b []string) bool {
 	return strings.Join(a, "\x00") == strings.Join(b, "\x00")
 }
 
-// TestFaultyHealthy checks the faulty module itself: it imports the
-// nine raidakx functions like the real module, and its healthy behaviours
-// answer on both engines.
+// TestFaultyHealthy checks the faulty module itself: it imports every
+// raidakx function of abi.Imports like the real module, and its healthy
+// behaviours answer on both engines.
 func TestFaultyHealthy(t *testing.T) {
 	wasm, err := os.ReadFile(wasmtest.FaultyPath(t))
 	if err != nil {
@@ -510,6 +513,92 @@ func TestImportDen(t *testing.T) {
 					t.Error("Env still holds a page lock")
 				}
 				wantUnlocked(t, records, wasmtest.FaultyDen, wasmtest.FaultyPage)
+			})
+		}
+	}
+}
+
+// TestCryptoImports runs the faulty module's crypto behaviours (ABI.md
+// section 4, "Crypto primitives"). A key length other than 16 or 32, a
+// length over abi.MaxCryptoLen and a region outside memory each trap with
+// the Fault that names them, and the request is answered 252 like
+// TestImportDen's; valid calls answer with the import's output, which must
+// be the standards' (NIST SP 800-38A F.5) or, for sha256 of the module's
+// own memory, the digest of that memory read through the runtime.
+func TestCryptoImports(t *testing.T) {
+	// AES-128-CTR of the plaintext block under the first 16 bytes of the
+	// F.5.5 key: not a NIST vector, so crypto/cipher computes it.
+	block, err := aes.NewCipher(wasmtest.FaultyCryptoKey256[:16])
+	if err != nil {
+		t.Fatal(err)
+	}
+	aes128 := make([]byte, 16)
+	cipher.NewCTR(block, wasmtest.FaultyCryptoIV[:]).XORKeyStream(aes128, wasmtest.FaultyCryptoPlaintext[:])
+
+	for _, e := range engines {
+		for _, tc := range []struct {
+			behaviour byte
+			d         int32
+			reason    string // in the Fault; "" when the call must answer
+			// challenge returns the challenge bytes the answer starts with,
+			// given the memory after the call; nil: only no trap.
+			challenge func(mem []byte) []byte
+		}{
+			{wasmtest.FaultyCryptoKeyLenDen, 16, "", func([]byte) []byte { return aes128[:4] }},
+			{wasmtest.FaultyCryptoKeyLenDen, 32, "", func([]byte) []byte { return unhex(t, "601ec313") }}, // F.5.5, block 1
+			{wasmtest.FaultyCryptoKeyLenDen, 0, "aes_ctr with a 0-byte key, want 16 or 32", nil},
+			{wasmtest.FaultyCryptoKeyLenDen, 15, "aes_ctr with a 15-byte key, want 16 or 32", nil},
+			{wasmtest.FaultyCryptoKeyLenDen, 24, "aes_ctr with a 24-byte key, want 16 or 32", nil},
+			{wasmtest.FaultyCryptoKeyLenDen, 65537, "aes_ctr with a 65537-byte key, want 16 or 32", nil},
+			{wasmtest.FaultyCryptoKeyLenDen, -1, "length 4294967295 outside memory", nil}, // the key region is checked first
+			{wasmtest.FaultyCryptoBadPointer, 0, "pointer 0xfffffff0 length 16 outside memory", nil},
+			{wasmtest.FaultyCryptoLenDen, 100, "", func(mem []byte) []byte { d := sha256.Sum256(mem[:100]); return d[:4] }},
+			{wasmtest.FaultyCryptoLenDen, 0, "", func([]byte) []byte { return unhex(t, "e3b0c442") }}, // SHA-256 of ""
+			{wasmtest.FaultyCryptoLenDen, abi.MaxCryptoLen, "", nil},
+			{wasmtest.FaultyCryptoLenDen, abi.MaxCryptoLen + 1, "sha256 of 65537 bytes, more than 65536", nil},
+			{wasmtest.FaultyCryptoLenDen, -1, "pointer 0x0 length 4294967295 outside memory", nil},
+			{wasmtest.FaultyHMACBadOut, 0, "pointer 0xfffffff0 length 32 outside memory", nil},
+			{wasmtest.FaultyCryptoHealthy, 0, "", func([]byte) []byte { return unhex(t, "874d6191b620e3261bef6864990db6ce") }}, // F.5.1, block 1
+		} {
+			t.Run(fmt.Sprintf("%s/%d/D%d", e.name, tc.behaviour, tc.d), func(t *testing.T) {
+				m := compile(t, wasmtest.FaultyPath(t), e.interp)
+				env, _ := newEnv()
+				inst, err := m.mod.Instantiate(env, echoConfig)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer inst.Close()
+				req := wasmtest.FaultyDenRequest(echoConfig, tc.behaviour, 0x5150, tc.d)
+				resp := make([]byte, abi.ResponseCap)
+				before := bytes.Clone(wazero.Memory(inst)[:100])
+				n, err := serveWithin(t, inst, env, req, resp, 30*time.Second)
+				want := make([]byte, abi.ResponseCap)
+				if tc.reason != "" {
+					if err == nil {
+						t.Fatalf("no trap (answer %x)", resp[:n])
+					}
+					wantFault(t, err, tc.reason)
+					if wn := abi.PutInternalError(want, req, echoConfig.RaidaID); !bytes.Equal(resp[:n], want[:wn]) {
+						t.Errorf("answer %x, want %x (252)", resp[:n], want[:wn])
+					}
+					return
+				}
+				if err != nil {
+					t.Fatalf("trap: %v", firstLine(err))
+				}
+				wn := wasmtest.FaultyAnswer(want, req, echoConfig.RaidaID)
+				if tc.challenge == nil {
+					copy(want[abi.OffRespChallenge:abi.OffRespChallenge+4], resp[abi.OffRespChallenge:]) // any output
+				} else {
+					mem := wazero.Memory(inst)
+					if !bytes.Equal(mem[:100], before) {
+						t.Fatalf("memory [0, 100) changed during the call: %x, then %x", before, mem[:100])
+					}
+					copy(want[abi.OffRespChallenge:], tc.challenge(mem))
+				}
+				if !bytes.Equal(resp[:n], want[:wn]) {
+					t.Errorf("answer %x, want %x", resp[:n], want[:wn])
+				}
 			})
 		}
 	}

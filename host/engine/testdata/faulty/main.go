@@ -2,8 +2,9 @@
 
 // Command faulty is a deliberately broken raidakx module for tests of the
 // host's fault handling (abi/ABI.md section 6). It has the exports and
-// imports of the real module (wasm/), ABI version 1, but raidakx_handle
-// picks a behaviour from byte 5 (the command byte) of a 32-byte request:
+// imports of the real module (wasm/), ABI version 2 (abi.Version), but
+// raidakx_handle picks a behaviour from byte 5 (the command byte) of a
+// 32-byte request:
 //
 //	0  answer like echo: status 250 STATUS_SUCCESS, see answer
 //	1  Go panic (the Go runtime prints it on stderr; in a c-shared build
@@ -45,6 +46,25 @@
 // looping", loop forever. Behaviour 16 is healthy: page_lock(1, 0),
 // record_read(1, 7), page_unlock(1, 0), then it answers like 0.
 //
+// Behaviours 17-21 call the crypto imports (ABI version 2). Their inputs
+// are the NIST SP 800-38A appendix F.5 CTR vectors: the AES-256 key of
+// F.5.5 (603deb10...; its first 16 bytes when a 16-byte key is asked),
+// the AES-128 key of F.5.1 (2b7e1516...), the initial counter block
+// f0f1...feff as the iv and the first plaintext block 6bc1bee2... The
+// module copies the plaintext to a 16-byte buffer that aes_ctr encrypts in
+// place. 17 and 19 take D as 10-12 do and, if the import returns, answer
+// like 0 with the first 4 output bytes as challenge bytes 0-3; 18 and 20
+// must trap on their pointer and, if the import returns, answer like 0:
+//
+//	17 aes_ctr(F.5.5 key, D, iv, buf, 16): a trap unless D is 16 or 32
+//	18 aes_ctr(F.5.1 key, 16, iv, 0xfffffff0, 16)
+//	19 sha256(0, D, out): the digest of memory [0, D), a trap when D is
+//	   more than 65,536 (or [0, D) is not inside memory)
+//	20 hmac_sha256(F.5.1 key, 16, buf, 16, 0xfffffff0)
+//	21 healthy: aes_ctr(F.5.1 key, 16, iv, buf, 16), then it answers like
+//	   0 with the 16 ciphertext bytes as the challenge, which are F.5.1's
+//	   874d6191b620e3261bef6864990db6ce
+//
 // Any other command byte is answered like 0 with status 6
 // INVALID_COMMAND. Behaviour 6 would, if the host did not fault it,
 // release the lock and answer like 0, so a missed fault shows as a
@@ -74,6 +94,14 @@ const (
 	faultyPage = 0
 	faultySN   = 7
 	badPointer = 0xfffffff0
+)
+
+// The inputs of behaviours 17-21, from NIST SP 800-38A appendix F.5.
+var (
+	nistKey128  = [16]byte{0x2b, 0x7e, 0x15, 0x16, 0x28, 0xae, 0xd2, 0xa6, 0xab, 0xf7, 0x15, 0x88, 0x09, 0xcf, 0x4f, 0x3c}
+	nistKey256  = [32]byte{0x60, 0x3d, 0xeb, 0x10, 0x15, 0xca, 0x71, 0xbe, 0x2b, 0x73, 0xae, 0xf0, 0x85, 0x7d, 0x77, 0x81, 0x1f, 0x35, 0x2c, 0x07, 0x3b, 0x61, 0x08, 0xd7, 0x2d, 0x98, 0x10, 0xa3, 0x09, 0x14, 0xdf, 0xf4}
+	nistCounter = [16]byte{0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7, 0xf8, 0xf9, 0xfa, 0xfb, 0xfc, 0xfd, 0xfe, 0xff}
+	nistBlock   = [16]byte{0x6b, 0xc1, 0xbe, 0xe2, 0x2e, 0x40, 0x9f, 0x96, 0xe9, 0x3d, 0x7e, 0x11, 0x73, 0x93, 0x17, 0x2a}
 )
 
 var (
@@ -114,6 +142,15 @@ func hostTimeNow() int64
 
 //go:wasmimport raidakx log
 func hostLog(level int32, ptr unsafe.Pointer, n uint32)
+
+//go:wasmimport raidakx aes_ctr
+func hostAESCTR(key unsafe.Pointer, keyLen uint32, iv unsafe.Pointer, buf unsafe.Pointer, bufLen uint32)
+
+//go:wasmimport raidakx sha256
+func hostSHA256(data unsafe.Pointer, dataLen uint32, out unsafe.Pointer)
+
+//go:wasmimport raidakx hmac_sha256
+func hostHMACSHA256(key unsafe.Pointer, keyLen uint32, data unsafe.Pointer, dataLen uint32, out unsafe.Pointer)
 
 //go:wasmexport raidakx_abi_version
 func exportABIVersion() int32 { return abi.Version }
@@ -233,6 +270,25 @@ func exportHandle(n int32) int32 {
 		mustOK(hostRecordRead(faultyDen, faultySN, unsafe.Pointer(&rec)))
 		mustOK(hostPageUnlock(faultyDen, faultyPage))
 		return answer(req, abi.StatusSuccess)
+	case 17:
+		buf := nistBlock
+		hostAESCTR(unsafe.Pointer(&nistKey256[0]), uint32(bodyDen(req)), unsafe.Pointer(&nistCounter[0]), unsafe.Pointer(&buf[0]), uint32(len(buf)))
+		return answerBytes(req, buf[:4])
+	case 18:
+		hostAESCTR(unsafe.Pointer(&nistKey128[0]), uint32(len(nistKey128)), unsafe.Pointer(&nistCounter[0]), outside(), abi.AESBlockSize)
+		return answer(req, abi.StatusSuccess)
+	case 19:
+		var out [abi.SHA256Size]byte
+		hostSHA256(nil, uint32(bodyDen(req)), unsafe.Pointer(&out[0]))
+		return answerBytes(req, out[:4])
+	case 20:
+		buf := nistBlock
+		hostHMACSHA256(unsafe.Pointer(&nistKey128[0]), uint32(len(nistKey128)), unsafe.Pointer(&buf[0]), uint32(len(buf)), outside())
+		return answer(req, abi.StatusSuccess)
+	case 21:
+		buf := nistBlock
+		hostAESCTR(unsafe.Pointer(&nistKey128[0]), uint32(len(nistKey128)), unsafe.Pointer(&nistCounter[0]), unsafe.Pointer(&buf[0]), uint32(len(buf)))
+		return answerBytes(req, buf[:])
 	}
 	return answer(req, abi.StatusInvalidCommand)
 }
@@ -267,6 +323,14 @@ func answerErrno(req []byte, e int32) int32 {
 	n := answer(req, abi.StatusSuccess)
 	c := responseBuf[abi.OffRespChallenge:]
 	c[0], c[1], c[2], c[3] = byte(e>>24), byte(e>>16), byte(e>>8), byte(e)
+	return n
+}
+
+// answerBytes answers like 0 with b (at most 16 bytes) as the first
+// challenge bytes.
+func answerBytes(req []byte, b []byte) int32 {
+	n := answer(req, abi.StatusSuccess)
+	copy(responseBuf[abi.OffRespChallenge:abi.OffRespChallenge+16], b)
 	return n
 }
 
