@@ -3,6 +3,7 @@ package keyexchange
 import (
 	"encoding/binary"
 	"hash/crc32"
+	"math/bits"
 
 	"github.com/raidakx/raidakx/abi"
 )
@@ -27,14 +28,12 @@ func (h *Handler) xorCTR(key *[16]byte, iv *[abi.AESBlockSize]byte, blocks uint6
 	h.host.AESCTR(key[:], c, buf)
 }
 
-// addCounter adds n to the 128-bit big-endian counter block.
+// addCounter adds n to the 128-bit big-endian counter block, without a
+// branch.
 func addCounter(iv *[abi.AESBlockSize]byte, n uint64) {
-	lo := binary.BigEndian.Uint64(iv[8:])
-	sum := lo + n
-	binary.BigEndian.PutUint64(iv[8:], sum)
-	if sum < lo {
-		binary.BigEndian.PutUint64(iv[:8], binary.BigEndian.Uint64(iv[:8])+1)
-	}
+	lo, carry := bits.Add64(binary.BigEndian.Uint64(iv[8:]), n, 0)
+	binary.BigEndian.PutUint64(iv[8:], lo)
+	binary.BigEndian.PutUint64(iv[:8], binary.BigEndian.Uint64(iv[:8])+carry)
 }
 
 // xor16 sets dst to dst XOR src, 16 bytes.
@@ -61,4 +60,27 @@ func crc12(b *[12]byte) uint32 {
 	c = t[byte(c)^b[10]] ^ c>>8
 	c = t[byte(c)^b[11]] ^ c>>8
 	return ^c
+}
+
+// hex16 writes the 32 lowercase hex digits of a 16-byte key id, unrolled
+// (hex.Encode loops once per byte).
+func hex16(dst *[32]byte, src []byte) {
+	const digits = "0123456789abcdef"
+	s := (*[16]byte)(src)
+	dst[0], dst[1] = digits[s[0]>>4], digits[s[0]&15]
+	dst[2], dst[3] = digits[s[1]>>4], digits[s[1]&15]
+	dst[4], dst[5] = digits[s[2]>>4], digits[s[2]&15]
+	dst[6], dst[7] = digits[s[3]>>4], digits[s[3]&15]
+	dst[8], dst[9] = digits[s[4]>>4], digits[s[4]&15]
+	dst[10], dst[11] = digits[s[5]>>4], digits[s[5]&15]
+	dst[12], dst[13] = digits[s[6]>>4], digits[s[6]&15]
+	dst[14], dst[15] = digits[s[7]>>4], digits[s[7]&15]
+	dst[16], dst[17] = digits[s[8]>>4], digits[s[8]&15]
+	dst[18], dst[19] = digits[s[9]>>4], digits[s[9]&15]
+	dst[20], dst[21] = digits[s[10]>>4], digits[s[10]&15]
+	dst[22], dst[23] = digits[s[11]>>4], digits[s[11]&15]
+	dst[24], dst[25] = digits[s[12]>>4], digits[s[12]&15]
+	dst[26], dst[27] = digits[s[13]>>4], digits[s[13]&15]
+	dst[28], dst[29] = digits[s[14]>>4], digits[s[14]&15]
+	dst[30], dst[31] = digits[s[15]>>4], digits[s[15]&15]
 }

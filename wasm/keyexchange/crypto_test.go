@@ -7,10 +7,13 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"hash/crc32"
+	"math"
 	"math/big"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/raidakx/raidakx/abi"
 )
@@ -116,5 +119,46 @@ func TestXOR16(t *testing.T) {
 	want := [16]byte{0xff, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff}
 	if xor16(&a, &b); a != want {
 		t.Fatalf("got %x, want %x", a, want)
+	}
+}
+
+// TestMFSAt compares mfsAt with the time package at month boundaries and
+// at random times over the whole int64 range.
+func TestMFSAt(t *testing.T) {
+	ref := func(ns int64) byte {
+		u := time.Unix(0, ns).UTC()
+		return abi.MFS(u.Year(), int(u.Month()))
+	}
+	times := []int64{0, -1, 1, math.MinInt64, math.MaxInt64, 1795000000e9}
+	for y := 1680; y <= 2260; y++ {
+		for m := time.January; m <= time.December; m++ {
+			b := time.Date(y, m, 1, 0, 0, 0, 0, time.UTC).UnixNano()
+			times = append(times, b-1, b, b+1)
+		}
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for range 100000 {
+		times = append(times, int64(rng.Uint64()))
+	}
+	for _, ns := range times {
+		if got, want := mfsAt(ns), ref(ns); got != want {
+			t.Fatalf("mfsAt(%d) (%v) = %d, want %d", ns, time.Unix(0, ns).UTC(), got, want)
+		}
+	}
+}
+
+// TestHex16 compares hex16 with encoding/hex.
+func TestHex16(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for range 1000 {
+		src := make([]byte, 16)
+		for i := range src {
+			src[i] = byte(rng.Uint32())
+		}
+		var got [32]byte
+		hex16(&got, src)
+		if want := hex.EncodeToString(src); string(got[:]) != want {
+			t.Fatalf("hex16(%x) = %s", src, got)
+		}
 	}
 }
