@@ -48,11 +48,14 @@ run: build
 	@test -d $(DEMO) || $(BIN) init $(DEMO)
 	$(BIN) serve -config $(DEMO)/config.toml
 
-## bench: whole-request benchmarks on every engine, with ratios to native,
-## then the page store's durable write+commit on one page and spread.
+## bench: whole-request benchmarks on every engine, with ratios to native;
+## wazero's cost breakdown (interruption checks per request, with and
+## without them); then the page store's durable write+commit on one page
+## and spread.
 bench: build
 	RAIDAKX_WASM=$(CURDIR)/$(WASM) $(GO) test -run='^$$' -bench=. -benchmem -count=1 ./host/engines/ | tee $(BUILD)/bench.txt
 	@$(GO) run ./host/engines/benchtable < $(BUILD)/bench.txt
+	RAIDAKX_WASM=$(CURDIR)/$(WASM) $(GO) test -run='^$$' -bench=Cost -count=1 ./host/engine/wazero/ | tee $(BUILD)/bench-cost.txt
 	$(GO) test -run='^$$' -bench=WriteCommit -count=1 ./host/storage/ | tee $(BUILD)/bench-storage.txt
 
 ## fuzz: run each fuzz target for FUZZTIME.
@@ -65,4 +68,4 @@ vectors:
 	$(GO) run ./testvectors/gen -out testvectors
 
 clean:
-	rm -f $(WASM) $(BIN) $(BUILD)/bench.txt $(BUILD)/bench-storage.txt
+	rm -f $(WASM) $(BIN) $(BUILD)/bench.txt $(BUILD)/bench-cost.txt $(BUILD)/bench-storage.txt

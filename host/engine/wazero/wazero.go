@@ -29,13 +29,22 @@ type Module struct {
 // is set, checks it against the ABI (imports, exports, signatures and
 // version) and returns it ready to instantiate.
 func Compile(ctx context.Context, wasm []byte, interp bool, opts engine.Options, logger *slog.Logger) (*Module, error) {
+	return compile(ctx, wasm, interp, true, opts, logger)
+}
+
+// compile is Compile. With interruptible false, the module is compiled
+// without the checks that let Interrupt stop it: only BenchmarkCost does
+// that, to measure what the checks cost. A module that loops could then
+// never be stopped, and compiled code cannot be preempted, so it would
+// also hold up the Go runtime's stop-the-world phases.
+func compile(ctx context.Context, wasm []byte, interp, interruptible bool, opts engine.Options, logger *slog.Logger) (*Module, error) {
 	rc := wazero.NewRuntimeConfigCompiler()
 	if interp {
 		rc = wazero.NewRuntimeConfigInterpreter()
 	}
 	// CloseOnContextDone compiles in the checks that let Interrupt stop a
-	// module that loops forever.
-	rc = rc.WithMemoryLimitPages(opts.MemoryLimitPages()).WithCloseOnContextDone(true)
+	// module that loops forever (docs/RATIONALE.md).
+	rc = rc.WithMemoryLimitPages(opts.MemoryLimitPages()).WithCloseOnContextDone(interruptible)
 	if opts.CacheDir != "" {
 		cache, err := wazero.NewCompilationCacheWithDir(opts.CacheDir)
 		if err != nil {
@@ -47,14 +56,14 @@ func Compile(ctx context.Context, wasm []byte, interp bool, opts engine.Options,
 		logger = slog.Default()
 	}
 	m := &Module{rt: wazero.NewRuntimeWithConfig(ctx, rc), logger: logger}
-	if err := m.compile(ctx, wasm); err != nil {
+	if err := m.load(ctx, wasm); err != nil {
 		m.rt.Close(ctx)
 		return nil, err
 	}
 	return m, nil
 }
 
-func (m *Module) compile(ctx context.Context, wasm []byte) error {
+func (m *Module) load(ctx context.Context, wasm []byte) error {
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, m.rt); err != nil {
 		return err
 	}
