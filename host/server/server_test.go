@@ -1,0 +1,222 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/raidakx/raidakx/abi"
+)
+
+// echoHandler answers a request of at least 32 bytes with the request
+// itself, and a shorter one not at all, as the module does.
+type echoHandler struct{}
+
+func (echoHandler) Serve(req, resp []byte) (int, error) {
+	if len(req) < abi.HeaderSize {
+		return 0, nil
+	}
+	return copy(resp, req), nil
+}
+
+// gateHandler holds every request until release is closed, after telling
+// entered.
+type gateHandler struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (h gateHandler) Serve(req, resp []byte) (int, error) {
+	h.entered <- struct{}{}
+	<-h.release
+	return copy(resp, req), nil
+}
+
+func startServer(t *testing.T, listen string, h Handler) *Server {
+	t.Helper()
+	s, err := Start(Options{Listen: listen, UDPReaders: 8, MaxConnections: 8, IOTimeout: 10 * time.Second, Handler: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Shutdown(context.Background()) })
+	return s
+}
+
+// request returns a 40-byte request numbered i.
+func request(i int) []byte {
+	req := make([]byte, abi.HeaderSize+8)
+	binary.BigEndian.PutUint64(req[abi.HeaderSize:], uint64(i))
+	return req
+}
+
+// TestUDPManyClients has more clients than readers, each on a connected
+// socket (which takes datagrams only from the address it sent to), send
+// requests one after the other: each gets its own answer, from the port
+// served.
+func TestUDPManyClients(t *testing.T) {
+	s := startServer(t, "127.0.0.1", echoHandler{})
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port()))
+	var wg sync.WaitGroup
+	errs := make(chan error, 32)
+	for c := range 32 {
+		wg.Go(func() {
+			conn, err := net.Dial("udp", addr)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer conn.Close()
+			buf := make([]byte, abi.ResponseCap)
+			for i := range 200 {
+				req := request(c<<16 | i)
+				conn.SetDeadline(time.Now().Add(10 * time.Second))
+				if _, err := conn.Write(req); err != nil {
+					errs <- err
+					return
+				}
+				n, err := conn.Read(buf)
+				if err != nil {
+					errs <- fmt.Errorf("client %d request %d: %w", c, i, err)
+					return
+				}
+				if !bytes.Equal(buf[:n], req) {
+					errs <- fmt.Errorf("client %d request %d: answer %x", c, i, buf[:n])
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// TestUDPAnswerSource reads answers on an unconnected socket: each comes
+// from the address and port the request went to, and a datagram shorter
+// than a header gets none.
+func TestUDPAnswerSource(t *testing.T) {
+	for _, listen := range []string{"127.0.0.1", "::1"} {
+		t.Run(listen, func(t *testing.T) {
+			conn, err := net.ListenPacket("udp", net.JoinHostPort(listen, "0"))
+			if err != nil {
+				t.Skipf("no %s here: %v", listen, err)
+			}
+			defer conn.Close()
+			uc := conn.(*net.UDPConn)
+			s := startServer(t, listen, echoHandler{})
+			served := netip.AddrPortFrom(netip.MustParseAddr(listen), uint16(s.Port()))
+			uc.SetDeadline(time.Now().Add(10 * time.Second))
+			if _, err := uc.WriteToUDPAddrPort(make([]byte, abi.HeaderSize-1), served); err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, abi.ResponseCap)
+			for i := range 20 {
+				req := request(i)
+				if _, err := uc.WriteToUDPAddrPort(req, served); err != nil {
+					t.Fatal(err)
+				}
+				// The short datagram went first: were it answered, its
+				// answer would be read here instead.
+				n, from, err := uc.ReadFromUDPAddrPort(buf)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if from != served || !bytes.Equal(buf[:n], req) {
+					t.Fatalf("answer %x from %v, want %x from %v", buf[:n], from, req, served)
+				}
+			}
+		})
+	}
+}
+
+// TestShutdownFinishesInFlight holds a UDP request in the handler while
+// Shutdown runs: it is still answered, Shutdown returns after it, and the
+// port is free again.
+func TestShutdownFinishesInFlight(t *testing.T) {
+	h := gateHandler{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	s := startServer(t, "127.0.0.1", h)
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port()))
+	conn, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	req := request(1)
+	answer := make(chan []byte, 1)
+	go func() {
+		buf := make([]byte, abi.ResponseCap)
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		conn.Write(req)
+		n, _ := conn.Read(buf)
+		answer <- buf[:n]
+	}()
+	<-h.entered
+	done := make(chan error, 1)
+	go func() { done <- s.Shutdown(context.Background()) }()
+	select {
+	case err := <-done:
+		t.Fatalf("Shutdown returned (%v) with a request in flight", err)
+	default:
+	}
+	close(h.release)
+	if got := <-answer; !bytes.Equal(got, req) {
+		t.Fatalf("in-flight request answered %x, want %x", got, req)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	pc, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		t.Fatalf("UDP port still bound after Shutdown: %v", err)
+	}
+	pc.Close()
+}
+
+// TestUDPSendNoAllocation: answering a datagram allocates nothing.
+func TestUDPSendNoAllocation(t *testing.T) {
+	for _, listen := range []string{"127.0.0.1", "::1"} {
+		t.Run(listen, func(t *testing.T) {
+			peer, err := net.ListenPacket("udp", net.JoinHostPort(listen, "0"))
+			if err != nil {
+				t.Skipf("no %s here: %v", listen, err)
+			}
+			defer peer.Close()
+			conn, err := net.ListenPacket("udp", net.JoinHostPort(listen, "0"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			snd, err := newUDPSender(conn.(*net.UDPConn))
+			if err != nil {
+				t.Fatal(err)
+			}
+			to := peer.LocalAddr().(*net.UDPAddr).AddrPort()
+			b := request(7)
+			if allocs := testing.AllocsPerRun(100, func() {
+				if err := snd.send(b, to); err != nil {
+					t.Fatal(err)
+				}
+			}); allocs != 0 {
+				t.Errorf("%v allocations per answer", allocs)
+			}
+			buf := make([]byte, abi.ResponseCap)
+			peer.SetDeadline(time.Now().Add(10 * time.Second))
+			n, from, err := peer.(*net.UDPConn).ReadFromUDPAddrPort(buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := conn.LocalAddr().(*net.UDPAddr).AddrPort(); from != want || !bytes.Equal(buf[:n], b) {
+				t.Errorf("received %x from %v, want %x from %v", buf[:n], from, b, want)
+			}
+		})
+	}
+}
