@@ -1,6 +1,13 @@
 package wasmtest
 
-import "github.com/raidakx/raidakx/abi"
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/sha256"
+	"encoding/hex"
+
+	"github.com/raidakx/raidakx/abi"
+)
 
 // EnvFaultyPath names an environment variable that, when set, is the
 // faulty module the tests use instead of building one.
@@ -125,4 +132,51 @@ func FaultyDenRequest(cfg abi.Config, behaviour byte, echo uint16, den int32) []
 	b := req[abi.HeaderSize:]
 	b[0], b[1], b[2], b[3] = byte(den>>24), byte(den>>16), byte(den>>8), byte(den)
 	return req
+}
+
+// FaultyCryptoCase is one run of a faulty crypto behaviour, as every
+// engine's TestCryptoImports checks it.
+type FaultyCryptoCase struct {
+	Behaviour byte
+	D         int32  // body bytes 0-3 (FaultyDenRequest)
+	Reason    string // in the Fault when the call must trap; "" when it must answer
+	// Challenge returns the challenge bytes the answer starts with, given
+	// the instance's memory after the call; nil: any bytes, only no trap.
+	Challenge func(mem []byte) []byte
+}
+
+// FaultyCryptoCases returns the cases of the crypto behaviours: the
+// expected outputs are NIST SP 800-38A F.5 blocks, SHA-256 of "" and of
+// memory, and AES-128 computed by crypto/cipher where no standard vector
+// exists.
+func FaultyCryptoCases() []FaultyCryptoCase {
+	// AES-128-CTR of the plaintext block under the first 16 bytes of the
+	// F.5.5 key: not a NIST vector, so crypto/cipher computes it.
+	block, _ := aes.NewCipher(FaultyCryptoKey256[:16])
+	aes128 := make([]byte, 16)
+	cipher.NewCTR(block, FaultyCryptoIV[:]).XORKeyStream(aes128, FaultyCryptoPlaintext[:])
+	bytes := func(s string) func([]byte) []byte {
+		b, err := hex.DecodeString(s)
+		if err != nil {
+			panic(err)
+		}
+		return func([]byte) []byte { return b }
+	}
+	return []FaultyCryptoCase{
+		{FaultyCryptoKeyLenDen, 16, "", func([]byte) []byte { return aes128[:4] }},
+		{FaultyCryptoKeyLenDen, 32, "", bytes("601ec313")}, // F.5.5, block 1
+		{FaultyCryptoKeyLenDen, 0, "aes_ctr with a 0-byte key, want 16 or 32", nil},
+		{FaultyCryptoKeyLenDen, 15, "aes_ctr with a 15-byte key, want 16 or 32", nil},
+		{FaultyCryptoKeyLenDen, 24, "aes_ctr with a 24-byte key, want 16 or 32", nil},
+		{FaultyCryptoKeyLenDen, 65537, "aes_ctr with a 65537-byte key, want 16 or 32", nil},
+		{FaultyCryptoKeyLenDen, -1, "length 4294967295 outside memory", nil}, // the key region is checked first
+		{FaultyCryptoBadPointer, 0, "pointer 0xfffffff0 length 16 outside memory", nil},
+		{FaultyCryptoLenDen, 100, "", func(mem []byte) []byte { d := sha256.Sum256(mem[:100]); return d[:4] }},
+		{FaultyCryptoLenDen, 0, "", bytes("e3b0c442")}, // SHA-256 of ""
+		{FaultyCryptoLenDen, abi.MaxCryptoLen, "", nil},
+		{FaultyCryptoLenDen, abi.MaxCryptoLen + 1, "sha256 of 65537 bytes, more than 65536", nil},
+		{FaultyCryptoLenDen, -1, "pointer 0x0 length 4294967295 outside memory", nil},
+		{FaultyHMACBadOut, 0, "pointer 0xfffffff0 length 32 outside memory", nil},
+		{FaultyCryptoHealthy, 0, "", bytes("874d6191b620e3261bef6864990db6ce")}, // F.5.1, block 1
+	}
 }

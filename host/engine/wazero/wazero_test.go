@@ -3,10 +3,7 @@ package wazero_test
 import (
 	"bytes"
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -526,41 +523,9 @@ func TestImportDen(t *testing.T) {
 // be the standards' (NIST SP 800-38A F.5) or, for sha256 of the module's
 // own memory, the digest of that memory read through the runtime.
 func TestCryptoImports(t *testing.T) {
-	// AES-128-CTR of the plaintext block under the first 16 bytes of the
-	// F.5.5 key: not a NIST vector, so crypto/cipher computes it.
-	block, err := aes.NewCipher(wasmtest.FaultyCryptoKey256[:16])
-	if err != nil {
-		t.Fatal(err)
-	}
-	aes128 := make([]byte, 16)
-	cipher.NewCTR(block, wasmtest.FaultyCryptoIV[:]).XORKeyStream(aes128, wasmtest.FaultyCryptoPlaintext[:])
-
 	for _, e := range engines {
-		for _, tc := range []struct {
-			behaviour byte
-			d         int32
-			reason    string // in the Fault; "" when the call must answer
-			// challenge returns the challenge bytes the answer starts with,
-			// given the memory after the call; nil: only no trap.
-			challenge func(mem []byte) []byte
-		}{
-			{wasmtest.FaultyCryptoKeyLenDen, 16, "", func([]byte) []byte { return aes128[:4] }},
-			{wasmtest.FaultyCryptoKeyLenDen, 32, "", func([]byte) []byte { return unhex(t, "601ec313") }}, // F.5.5, block 1
-			{wasmtest.FaultyCryptoKeyLenDen, 0, "aes_ctr with a 0-byte key, want 16 or 32", nil},
-			{wasmtest.FaultyCryptoKeyLenDen, 15, "aes_ctr with a 15-byte key, want 16 or 32", nil},
-			{wasmtest.FaultyCryptoKeyLenDen, 24, "aes_ctr with a 24-byte key, want 16 or 32", nil},
-			{wasmtest.FaultyCryptoKeyLenDen, 65537, "aes_ctr with a 65537-byte key, want 16 or 32", nil},
-			{wasmtest.FaultyCryptoKeyLenDen, -1, "length 4294967295 outside memory", nil}, // the key region is checked first
-			{wasmtest.FaultyCryptoBadPointer, 0, "pointer 0xfffffff0 length 16 outside memory", nil},
-			{wasmtest.FaultyCryptoLenDen, 100, "", func(mem []byte) []byte { d := sha256.Sum256(mem[:100]); return d[:4] }},
-			{wasmtest.FaultyCryptoLenDen, 0, "", func([]byte) []byte { return unhex(t, "e3b0c442") }}, // SHA-256 of ""
-			{wasmtest.FaultyCryptoLenDen, abi.MaxCryptoLen, "", nil},
-			{wasmtest.FaultyCryptoLenDen, abi.MaxCryptoLen + 1, "sha256 of 65537 bytes, more than 65536", nil},
-			{wasmtest.FaultyCryptoLenDen, -1, "pointer 0x0 length 4294967295 outside memory", nil},
-			{wasmtest.FaultyHMACBadOut, 0, "pointer 0xfffffff0 length 32 outside memory", nil},
-			{wasmtest.FaultyCryptoHealthy, 0, "", func([]byte) []byte { return unhex(t, "874d6191b620e3261bef6864990db6ce") }}, // F.5.1, block 1
-		} {
-			t.Run(fmt.Sprintf("%s/%d/D%d", e.name, tc.behaviour, tc.d), func(t *testing.T) {
+		for _, tc := range wasmtest.FaultyCryptoCases() {
+			t.Run(fmt.Sprintf("%s/%d/D%d", e.name, tc.Behaviour, tc.D), func(t *testing.T) {
 				m := compile(t, wasmtest.FaultyPath(t), e.interp)
 				env, _ := newEnv()
 				inst, err := m.mod.Instantiate(env, echoConfig)
@@ -568,16 +533,16 @@ func TestCryptoImports(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer inst.Close()
-				req := wasmtest.FaultyDenRequest(echoConfig, tc.behaviour, 0x5150, tc.d)
+				req := wasmtest.FaultyDenRequest(echoConfig, tc.Behaviour, 0x5150, tc.D)
 				resp := make([]byte, abi.ResponseCap)
 				before := bytes.Clone(wazero.Memory(inst)[:100])
 				n, err := serveWithin(t, inst, env, req, resp, 30*time.Second)
 				want := make([]byte, abi.ResponseCap)
-				if tc.reason != "" {
+				if tc.Reason != "" {
 					if err == nil {
 						t.Fatalf("no trap (answer %x)", resp[:n])
 					}
-					wantFault(t, err, tc.reason)
+					wantFault(t, err, tc.Reason)
 					if wn := abi.PutInternalError(want, req, echoConfig.RaidaID); !bytes.Equal(resp[:n], want[:wn]) {
 						t.Errorf("answer %x, want %x (252)", resp[:n], want[:wn])
 					}
@@ -587,14 +552,14 @@ func TestCryptoImports(t *testing.T) {
 					t.Fatalf("trap: %v", firstLine(err))
 				}
 				wn := wasmtest.FaultyAnswer(want, req, echoConfig.RaidaID)
-				if tc.challenge == nil {
+				if tc.Challenge == nil {
 					copy(want[abi.OffRespChallenge:abi.OffRespChallenge+4], resp[abi.OffRespChallenge:]) // any output
 				} else {
 					mem := wazero.Memory(inst)
 					if !bytes.Equal(mem[:100], before) {
 						t.Fatalf("memory [0, 100) changed during the call: %x, then %x", before, mem[:100])
 					}
-					copy(want[abi.OffRespChallenge:], tc.challenge(mem))
+					copy(want[abi.OffRespChallenge:], tc.Challenge(mem))
 				}
 				if !bytes.Equal(resp[:n], want[:wn]) {
 					t.Errorf("answer %x, want %x", resp[:n], want[:wn])
