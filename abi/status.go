@@ -15,6 +15,7 @@ const (
 	StatusInvalidCommand          Status = 6
 	StatusInvalidCoinID           Status = 7
 	StatusInvalidPacketLength     Status = 16
+	StatusEncryptionCoinNotFound  Status = 25 // types 4/5: coin 1 or 2 outside the database
 	StatusInvalidEncryptionCode   Status = 27
 	StatusInvalidEOF              Status = 33
 	StatusInvalidEncryption       Status = 34
@@ -26,6 +27,7 @@ const (
 	StatusInvalidKeyStart         Status = 195 // in the node's table; never answered here
 	StatusInvalidKeyLength        Status = 196
 	StatusCoinLoad                Status = 197
+	StatusInvalidHMAC             Status = 204 // types 4/5: the body's tag does not match
 	StatusSuccess                 Status = 250
 	StatusInternal                Status = 252
 	StatusMemoryAlloc             Status = 254 // in the node's table; never answered here
@@ -41,6 +43,7 @@ var statusNames = map[Status]string{
 	StatusInvalidCommand:          "INVALID_COMMAND",
 	StatusInvalidCoinID:           "INVALID_COIN_ID",
 	StatusInvalidPacketLength:     "INVALID_PACKET_LENGTH",
+	StatusEncryptionCoinNotFound:  "ENCRYPTION_COIN_NOT_FOUND",
 	StatusInvalidEncryptionCode:   "INVALID_ENCRYPTION_CODE",
 	StatusInvalidEOF:              "INVALID_EOF",
 	StatusInvalidEncryption:       "INVALID_ENCRYPTION",
@@ -52,6 +55,7 @@ var statusNames = map[Status]string{
 	StatusInvalidKeyStart:         "INVALID_KEY_START",
 	StatusInvalidKeyLength:        "INVALID_KEY_LENGTH",
 	StatusCoinLoad:                "COIN_LOAD",
+	StatusInvalidHMAC:             "INVALID_HMAC",
 	StatusSuccess:                 "STATUS_SUCCESS",
 	StatusInternal:                "INTERNAL",
 	StatusMemoryAlloc:             "MEMORY_ALLOC",
