@@ -29,33 +29,65 @@ type Node struct {
 }
 
 // Encryption selects type 0 (AN nil) or type 1 under the AN of coin (Den,
-// SN) as the node stores it.
+// SN) as the node stores it, or with Type 4 or 5 the 48-byte types of
+// issue 11 (TYPES45.md sections 1-4): type 4 under coin (Den, SN), type 5
+// under coins (Den, SN) and (Den2, SN2), whose ANs make the key.
 type Encryption struct {
-	Den int8
-	SN  uint32
-	AN  []byte // 16 bytes, nil for type 0
+	// Type is 4 or 5 for the 48-byte types. Leave it 0 for types 0 and
+	// 1, which AN selects as before; 1 is accepted too.
+	Type byte
+	Den  int8
+	SN   uint32
+	AN   []byte // 16 bytes, nil for type 0
+	// Type 5 only: coin 2, sent as N[0..4] (issue 11 rule 1), and its AN,
+	// hashed after coin 1's (rule 2).
+	Den2 int8
+	SN2  uint32
+	AN2  []byte
 }
 
 // Request is one request before encoding.
 type Request struct {
 	Group, Command byte
-	Payload        []byte // the command payload, after the challenge
-	Nonce          [8]byte
-	Challenge      [12]byte // the CRC is appended
-	Enc            Encryption
-	Empty          bool // send body length 0 (no challenge, no trailer)
+	Payload        []byte // the command payload, after the challenge (types 4/5: the whole plaintext)
+	// Nonce is the types 0/1 nonce (bytes 24-31) and, for types 4 and 5,
+	// N[0..7]; for type 5 its first 5 bytes are coin 2, which Encode
+	// writes there. 44 and 45 take their own counter block from it for
+	// every type (see InnerCTR).
+	Nonce     [8]byte
+	NonceTail [16]byte // types 4/5: N[8..23]; N[22..23] come back in the answer
+	Challenge [12]byte // the CRC is appended; not sent by types 4/5
+	Enc       Encryption
+	Empty     bool // send body length 0 (no challenge or tag, no trailer)
 }
 
-// NewRequest returns a request with a random nonce and challenge.
+// NewRequest returns a request with a random nonce and challenge (for
+// type 5, Nonce starts with coin 2).
 func NewRequest(group, command byte, payload []byte, enc Encryption) *Request {
 	r := &Request{Group: group, Command: command, Payload: payload, Enc: enc}
 	rand.Read(r.Nonce[:])
 	rand.Read(r.Challenge[:])
+	rand.Read(r.NonceTail[:])
+	if enc.Code() == TypeTwoCoin {
+		n := r.LongNonce()
+		r.Nonce = [8]byte(n[:8])
+	}
 	return r
 }
 
-// Encode returns the request packet for node n.
+// Encode returns the request packet for node n. For types 4 and 5 it
+// first sets Nonce[0..4] to coin 2 when the type is 5, so that Nonce
+// always holds the nonce bytes sent. It panics when Type is set and
+// Enc.Check fails.
 func (r *Request) Encode(n Node) []byte {
+	if r.Enc.Type != 0 {
+		if err := r.Enc.Check(); err != nil {
+			panic(err.Error())
+		}
+		if r.Enc.Long() {
+			return r.encodeLong(n)
+		}
+	}
 	var body []byte
 	if !r.Empty {
 		body = append(body, r.Challenge[:]...)
@@ -82,8 +114,11 @@ func (r *Request) Encode(n Node) []byte {
 // Response is a decoded answer.
 type Response struct {
 	Header  abi.ResponseHeader
-	Payload []byte // decrypted for type 1
+	Payload []byte // decrypted for types 1, 4 and 5
 	Raw     []byte
+	// Long holds the rest of a 48-byte answer to a type-4 or type-5
+	// request; nil for types 0 and 1.
+	Long *LongHeader
 }
 
 // Errors of Decode.
@@ -96,7 +131,20 @@ var (
 // Decode checks and decodes the response to r. It verifies the challenge
 // answer whenever the node validated the challenge (it is all zero
 // otherwise).
+//
+// An answer to type 4 or 5 has the 48-byte header (TYPES45.md section 4
+// with issue 11 rule 6). Header gets its RAIDA id, status (byte 2), group,
+// execution time (4-7), body length (9-11) and, as Echo, the request's
+// N[22..23] (46-47); Long gets the rest. A body must be E ‖
+// HMAC-SHA256(K, E) ‖ 3E 3E: the tag is compared in constant time, and E
+// is decrypted with AES-256-CTR from counter block = answer bytes 24-39.
+// The errors are ErrShortResponse, ErrBadLength, ErrBadTrailer and
+// ErrBadTag. The header and the status are not authenticated, nor is an
+// answer without a body; the echo is not checked.
 func (r *Request) Decode(raw []byte) (*Response, error) {
+	if r.Enc.Long() {
+		return r.decodeLong(raw)
+	}
 	h, err := abi.DecodeResponseHeader(raw)
 	if err != nil {
 		return nil, err
@@ -171,7 +219,9 @@ func (r *Request) Do(n Node) (*Response, error) {
 }
 
 // CTR XORs src into dst with the AES-128-CTR keystream of key, starting
-// blocks counter blocks after the initial block nonce || 00*8.
+// blocks counter blocks after the initial block nonce || 00*8. With a
+// request's Nonce it is also the cipher of 44's and 45's key blocks under
+// every type (issue 11 rule 5).
 func CTR(key []byte, nonce [8]byte, blocks uint64, dst, src []byte) {
 	b, err := aes.NewCipher(key)
 	if err != nil {
