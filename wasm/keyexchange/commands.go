@@ -73,19 +73,20 @@ func (h *Handler) run(c command, r *request, out []byte) (abi.Status, int) {
 
 // Body sizes, challenge and trailer included (docs/PROTOCOL.md section 4).
 const (
-	bodyPostKey       = 185
-	bodyGetKey        = 55
-	bodyEncryptShort  = 23 // recipient only: the module draws the key
-	bodyEncryptClient = 31 // the deployed form: plus the client's key part
-	bodyDecryptMin    = 49 // one record
-	decryptFixed      = 23 // challenge, coin den and sn, trailer
-	decryptRecordSize = 26
-	coinFileSize      = 440
-	coinFileANs       = 40 // offset of RAIDA 0's AN in a coin file
-	maxKeyRead        = 512
-	keyIDSize         = 16
-	keySpaceStart     = 37
-	keySpaceSize      = 127 // KS + KL may not exceed it
+	bodyPostKey        = 185
+	bodyGetKey         = 55
+	bodyEncryptShort   = 23 // recipient only: the module draws the key
+	bodyEncryptClient  = 31 // the deployed form: plus the client's key part
+	bodyDecryptMin     = 49 // one record
+	decryptFixed       = 23 // challenge, coin den and sn, trailer
+	decryptRecordSize  = 26
+	coinFileSize       = 440
+	coinFileANs        = 40 // offset of RAIDA 0's AN in a coin file
+	maxKeyRead         = 512
+	keyIDSize          = 16
+	keySpaceStart      = 37
+	keySpaceSize       = 127 // KS + KL may not exceed it
+	getKeyPayloadShort = 21  // types 4/5: the deployed node's 43 payload
 )
 
 // encryptKey is 44 Encrypt Key: a 16-byte block for the recipient coin,
@@ -249,7 +250,9 @@ func (h *Handler) postKey(r *request, out []byte) (abi.Status, int) {
 
 // getKey is 43 Get Key: the first 512 bytes of the key id's file.
 func (h *Handler) getKey(r *request, out []byte) (abi.Status, int) {
-	if len(r.payload)+abi.ChallengeSize+2 != bodyGetKey {
+	// Types 4 and 5 also take the deployed node's 21-byte payload
+	// (PROTOCOL.md section 6.5).
+	if len(r.payload)+abi.ChallengeSize+2 != bodyGetKey && !(r.long && len(r.payload) == getKeyPayloadShort) {
 		return abi.StatusInvalidPacketLength, 0
 	}
 	name := &h.scratch.name

@@ -28,6 +28,13 @@ type scratch struct {
 	key  [16]byte                 // 44: the recipient's AN
 	ctr  [abi.AESBlockSize]byte   // xorCTR's counter block
 	ks   [abi.RaidaCount][16]byte // 45: the keystream block of each RAIDA's AN
+
+	// Types 4 and 5.
+	random [abi.Random48Size]byte // R
+	ans    [32]byte               // AN1, then AN2 for type 5: what K hashes
+	k      [abi.SHA256Size]byte   // K
+	tag    [abi.SHA256Size]byte   // HMAC-SHA256(K, C) or (K, E)
+	iv256  [abi.AESBlockSize]byte // N[0:16] or R[0:16]
 }
 
 // NewHandler returns a Handler for the node cfg, using host's imports.
@@ -41,6 +48,7 @@ type request struct {
 	iv      [abi.AESBlockSize]byte // initial counter block
 	an      [16]byte               // type 1: the encryption coin's AN, read once
 	payload []byte                 // decrypted body after the challenge, before the trailer
+	long    bool                   // type 4 or 5 (docs/PROTOCOL.md section 6)
 }
 
 // outcome is what a request produced.
@@ -55,6 +63,9 @@ type outcome struct {
 // which must hold abi.ResponseCap bytes. It returns the response length, 0
 // when req gets no answer (shorter than the header).
 func (h *Handler) Handle(req, resp []byte) int {
+	if len(req) > abi.OffEncryptionType && abi.Has48ByteHeader(req[abi.OffEncryptionType]) {
+		return h.handle48(req, resp)
+	}
 	if len(req) < abi.HeaderSize {
 		return 0
 	}
@@ -101,24 +112,9 @@ func (h *Handler) Handle(req, resp []byte) int {
 // command, writing any payload into out.
 func (h *Handler) process(req []byte, r *request, out []byte) outcome {
 	hdr := &r.hdr
-	switch {
-	case hdr.Router != abi.Router:
-		return outcome{status: abi.StatusInvalidRouting}
-	case hdr.Split != 0:
-		return outcome{status: abi.StatusInvalidSplitID}
-	case hdr.RaidaID != h.cfg.RaidaID:
-		return outcome{status: abi.StatusInvalidRaidaID}
-	case hdr.Group > abi.MaxGroup:
-		return outcome{status: abi.StatusInvalidCommandGroup}
-	case hdr.Shard > abi.MaxShard:
-		return outcome{status: abi.StatusInvalidShardID}
-	}
-	cmd := lookupCommand(hdr.Group, hdr.Command)
-	if cmd == cmdNone {
-		return outcome{status: abi.StatusInvalidCommand}
-	}
-	if hdr.CoinID != h.cfg.CoinID {
-		return outcome{status: abi.StatusInvalidCoinID}
+	cmd, st := h.route(req)
+	if st != abi.StatusSuccess {
+		return outcome{status: st}
 	}
 	switch hdr.EncryptionType {
 	case abi.EncryptionNone:
@@ -130,6 +126,9 @@ func (h *Handler) process(req []byte, r *request, out []byte) outcome {
 			return outcome{status: st}
 		}
 		copy(r.an[:], rec[:16])
+	case abi.EncryptionLocker:
+		// No locker index here: as the node's empty one (PROTOCOL.md section 1).
+		return outcome{status: abi.StatusInvalidEncryption}
 	default:
 		return outcome{status: abi.StatusInvalidEncryptionCode}
 	}
@@ -164,6 +163,33 @@ func (h *Handler) process(req []byte, r *request, out []byte) outcome {
 	r.payload = body[16:]
 	o.status, o.payloadBytes = h.run(cmd, r, out)
 	return o
+}
+
+// route runs the checks of request bytes 0-7 (docs/PROTOCOL.md section
+// 1, steps 2-8), the same for every encryption type, and returns the
+// command. req holds at least 8 bytes.
+func (h *Handler) route(req []byte) (command, abi.Status) {
+	group := req[abi.OffGroup]
+	switch {
+	case req[abi.OffRouter] != abi.Router:
+		return cmdNone, abi.StatusInvalidRouting
+	case req[abi.OffSplit] != 0:
+		return cmdNone, abi.StatusInvalidSplitID
+	case req[abi.OffRaidaID] != h.cfg.RaidaID:
+		return cmdNone, abi.StatusInvalidRaidaID
+	case group > abi.MaxGroup:
+		return cmdNone, abi.StatusInvalidCommandGroup
+	case req[abi.OffShard] > abi.MaxShard:
+		return cmdNone, abi.StatusInvalidShardID
+	}
+	cmd := lookupCommand(group, req[abi.OffCommand])
+	if cmd == cmdNone {
+		return cmdNone, abi.StatusInvalidCommand
+	}
+	if binary.BigEndian.Uint16(req[abi.OffCoinID:]) != h.cfg.CoinID {
+		return cmdNone, abi.StatusInvalidCoinID
+	}
+	return cmd, abi.StatusSuccess
 }
 
 // readRecord reads record (den, sn); the host takes its page lock for the
