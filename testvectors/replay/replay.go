@@ -79,7 +79,7 @@ func Run(mod engine.Module, v *Vector, logger *slog.Logger) error {
 	if rnd.exhausted {
 		problems = append(problems, fmt.Sprintf("ran out of random bytes (the vector gives %d)", len(random)))
 	}
-	if p := compareResponse(resp[:n], want); p != "" {
+	if p := compareResponse(req, resp[:n], want); p != "" {
 		problems = append(problems, p)
 	}
 	problems = append(problems, compareRecords(records, recs.Snapshot(), wantRecords)...)
@@ -106,10 +106,15 @@ func (f *finiteRandom) Read(p []byte) (int, error) {
 }
 
 // compareResponse describes the first difference between got and want,
-// ignoring bytes 12-15 (execution time).
-func compareResponse(got, want []byte) string {
+// the answers to req, ignoring the execution time: bytes 12-15, or 4-7 in
+// the 48-byte answers of types 4 and 5 (PROTOCOL.md section 6.6).
+func compareResponse(req, got, want []byte) string {
+	micros := abi.OffRespMicros
+	if len(req) > abi.OffEncryptionType && abi.Has48ByteHeader(req[abi.OffEncryptionType]) {
+		micros = abi.Off48RespMicros
+	}
 	for i := 0; i < min(len(got), len(want)); i++ {
-		if i >= abi.OffRespMicros && i < abi.OffRespMicros+4 {
+		if i >= micros && i < micros+4 {
 			continue
 		}
 		if got[i] != want[i] {
