@@ -173,7 +173,7 @@ func DecodeResponseHeader(b []byte) (ResponseHeader, error) {
 
 // ResponseGroup is the group byte of the response to req: the request's
 // group once the checks of bytes 0, 1, 2 and 4 have passed, else 0.
-// req must hold at least HeaderSize bytes.
+// req must hold at least 5 bytes.
 func ResponseGroup(req []byte, raidaID byte) byte {
 	if req[OffRouter] != Router || req[OffSplit] != 0 ||
 		req[OffRaidaID] != raidaID || req[OffGroup] > MaxGroup {
@@ -187,6 +187,16 @@ func ResponseGroup(req []byte, raidaID byte) byte {
 // challenge answer, no payload. It returns the response length, 0 when req
 // is too short to be answered at all.
 func PutInternalError(dst, req []byte, raidaID byte) int {
+	if len(req) > OffEncryptionType && Has48ByteHeader(req[OffEncryptionType]) {
+		// Types 4 and 5 (PROTOCOL.md section 6.6): the 48-byte form, R
+		// zero as when the module cannot draw it, den and sn zero.
+		h := ResponseHeader48{RaidaID: raidaID, Status: StatusInternal, Group: ResponseGroup(req, raidaID), EncryptionType: req[OffEncryptionType]}
+		if len(req) >= Header48Size {
+			copy(h.NonceEcho[:], req[Off48RespNonceEcho:])
+		}
+		h.Encode(dst)
+		return Header48Size
+	}
 	if len(req) < HeaderSize {
 		return 0
 	}

@@ -65,3 +65,29 @@ func TestResponseHeader48(t *testing.T) {
 		t.Errorf("encoded %x, want %x", got, b)
 	}
 }
+
+// TestPutInternalError48 checks the host's 252 answer to type-4/5
+// requests: the 48-byte form, written out.
+func TestPutInternalError48(t *testing.T) {
+	req := unhex(t, "01000e00042c0006 0000000000000000 05 0022 01 00000005"+ // group 4, command 44
+		"101112131415161718191a1b1c1d1e1f2021222324252627")
+	tests := []struct {
+		name string
+		req  []byte
+		want string
+	}{
+		{"whole header", req, "0e00fc04 00000000 00000000 00000000 05 00 00000000 0000" + strings.Repeat("00", 22) + "2627"},
+		{"17 bytes", req[:17], "0e00fc04 00000000 00000000 00000000 05 00 00000000 0000" + strings.Repeat("00", 24)},
+		{"bad router", append([]byte{2}, req[1:]...), "0e00fc00 00000000 00000000 00000000 05 00 00000000 0000" + strings.Repeat("00", 22) + "2627"},
+	}
+	for _, tt := range tests {
+		dst := make([]byte, ResponseCap)
+		n := PutInternalError(dst, tt.req, 14)
+		if want := unhex(t, tt.want); !bytes.Equal(dst[:n], want) {
+			t.Errorf("%s: got %x, want %x", tt.name, dst[:n], want)
+		}
+	}
+	if n := PutInternalError(make([]byte, ResponseCap), req[:16], 14); n != 0 {
+		t.Errorf("16 bytes answered with %d", n)
+	}
+}

@@ -112,6 +112,10 @@ func TestResponseShape(t *testing.T) {
 		for _, v := range vs {
 			req, _ := hex.DecodeString(v.RequestHex)
 			resp, _ := hex.DecodeString(v.ResponseHex)
+			if len(req) >= 17 && (req[16] == 4 || req[16] == 5) {
+				checkShape48(t, v, req, resp)
+				continue
+			}
 			if len(req) < 32 {
 				if len(resp) != 0 {
 					t.Errorf("%s: answer to a %d-byte packet", v.Name, len(req))
@@ -144,6 +148,43 @@ func TestResponseShape(t *testing.T) {
 				t.Errorf("%s: type 0 challenge answer differs from the challenge", v.Name)
 			}
 		}
+	}
+}
+
+// checkShape48 checks the fields every 48-byte response (PROTOCOL.md
+// section 6.6) shares with its request.
+func checkShape48(t *testing.T, v *Vector, req, resp []byte) {
+	t.Helper()
+	if len(resp) < 48 {
+		t.Errorf("%s: type-%d response of %d bytes", v.Name, req[16], len(resp))
+		return
+	}
+	zero := func(b []byte) bool { return bytes.Equal(b, make([]byte, len(b))) }
+	if int(resp[0]) != v.Config.RaidaID || resp[1] != 0 || !zero(resp[4:9]) || !zero(resp[12:16]) || !zero(resp[22:24]) {
+		t.Errorf("%s: fixed response bytes wrong: % x", v.Name, resp[:24])
+	}
+	if resp[16] != req[16] {
+		t.Errorf("%s: byte 16 %d, request %d", v.Name, resp[16], req[16])
+	}
+	tail := []byte{0, 0}
+	if len(req) >= 48 {
+		tail = req[46:48]
+	}
+	if !bytes.Equal(resp[46:48], tail) {
+		t.Errorf("%s: bytes 46-47 % x, want % x", v.Name, resp[46:48], tail)
+	}
+	if !zero(resp[17:22]) && (len(req) < 48 || !bytes.Equal(resp[17:22], req[19:24])) {
+		t.Errorf("%s: den/sn % x not the request's coin 1", v.Name, resp[17:22])
+	}
+	if r := unhex(v.RandomHex); len(r) < 22 || !bytes.Equal(resp[24:46], r[:22]) {
+		t.Errorf("%s: bytes 24-45 are not the first 22 random bytes", v.Name)
+	}
+	n := int(resp[9])<<16 | int(resp[10])<<8 | int(resp[11])
+	switch {
+	case n == 0 && len(resp) != 48:
+		t.Errorf("%s: length 0 but %d bytes", v.Name, len(resp))
+	case n != 0 && (n < 35 || len(resp) != 48+n || !bytes.HasSuffix(resp, []byte{0x3e, 0x3e})):
+		t.Errorf("%s: length field %d, %d bytes", v.Name, n, len(resp))
 	}
 }
 

@@ -113,21 +113,21 @@ func headerVectors() []*Vector {
 		stCoinID, 4, func(h *reqHeader) { h.Group = 4; h.Cmd = 44; h.Coin = 7 })
 	headerFail("header/coin-id-byte-swapped", "coin id bytes 06 00 (little-endian 6): 7, the coin id is big-endian",
 		stCoinID, 0, func(h *reqHeader) { h.Coin = 0x0600 })
-	headerFail("header/coin-and-encryption", "wrong coin id and encryption type 5: coin id first, 7",
-		stCoinID, 0, func(h *reqHeader) { h.Coin = 1; h.Enc = 5 })
+	headerFail("header/coin-and-encryption", "wrong coin id and encryption type 3: coin id first, 7",
+		stCoinID, 0, func(h *reqHeader) { h.Coin = 1; h.Enc = 3 })
 
 	// ---- step 9: encryption type
-	headerFail("header/encryption-2", "encryption type 2: 27 INVALID_ENCRYPTION_CODE with group byte",
-		stEncCode, 4, func(h *reqHeader) { h.Group = 4; h.Cmd = 42; h.Enc = 2 })
+	headerFail("header/encryption-2", "encryption type 2 (locker): no locker index, 34 INVALID_ENCRYPTION with group byte",
+		stEncryption, 4, func(h *reqHeader) { h.Group = 4; h.Cmd = 42; h.Enc = 2 })
 	headerFail("header/encryption-255", "encryption type 255: 27",
 		stEncCode, 0, func(h *reqHeader) { h.Enc = 255 })
 	{
 		name := "header/encryption-and-truncated"
 		e := newEx(name, 0, 0)
-		e.h.Enc = 4
+		e.h.Enc = 3
 		req := e.request()
 		req = req[:len(req)-3] // n < 32 + L as well
-		vs = append(vs, vec(name, "encryption type 4 on a truncated packet: type is checked before the length, 27").
+		vs = append(vs, vec(name, "encryption type 3 on a truncated packet: type is checked before the length, 27").
 			io(req, response(defRaida, stEncCode, 0, e.h.Nonce[6:8], nil, nil)))
 	}
 

@@ -8,8 +8,9 @@
 //
 // Independence rule: this generator must not share code with the module it
 // tests. It imports nothing from the repository, only the Go standard
-// library (crypto/aes, crypto/cipher NewCTR, hash/crc32 ChecksumIEEE,
-// encoding/binary BigEndian, encoding/hex, encoding/json). Every request and
+// library (crypto/aes, crypto/cipher NewCTR, crypto/sha256, crypto/hmac,
+// hash/crc32 ChecksumIEEE, encoding/binary BigEndian, encoding/hex,
+// encoding/json). Every request and
 // every expected response is built explicitly by the vector's own builder:
 // header bytes are written field by field, the status and payload a vector
 // expects are decided by the builder from how it constructed the request,
@@ -66,6 +67,7 @@ var groups = []struct {
 	{"k44", k44Vectors},
 	{"k45", k45Vectors},
 	{"roundtrip", roundtripVectors},
+	{"types45", types45Vectors},
 }
 
 // generate builds every vector file; the map is file name -> file bytes.

@@ -210,12 +210,18 @@ async function instantiate(mod, st) {
 // internalError is the 252 answer of section 6 for request req: none for a
 // packet shorter than 32 bytes, which never gets one (PROTOCOL.md step 1).
 function internalError(req, raidaId) {
-  if (req.length < HEADER) return new Uint8Array(0);
-  const resp = new Uint8Array(HEADER);
+  const long = req.length >= 17 && (req[16] === 4 || req[16] === 5);
+  if (req.length < (long ? 17 : HEADER)) return new Uint8Array(0);
+  const resp = new Uint8Array(long ? 48 : HEADER);
   const headerOK = req[0] === 1 && req[1] === 0 && req[2] === raidaId && req[4] <= 15;
   resp[0] = raidaId;
   resp[2] = 252;
   resp[3] = headerOK ? req[4] : 0;
+  if (long) { // the 48-byte form of PROTOCOL.md section 6.6
+    resp[16] = req[16];
+    if (req.length >= 48) resp.set(req.subarray(46, 48), 46);
+    return resp;
+  }
   resp[5] = 1;
   resp[6] = req[30];
   resp[7] = req[31];
