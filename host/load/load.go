@@ -29,7 +29,11 @@ type Options struct {
 	Duration time.Duration // stop after this long (0: no limit)
 	Requests int64         // or after this many requests (0: no limit)
 	Command  string        // echo, 41, 42, 43, 44, 45
-	Enc      client.Encryption
+	// Enc is the encryption of every request, of any type (0, 1, 4, 5);
+	// the answers to types 4 and 5 are checked by client.Decode (tag,
+	// then decryption). A 45 without Spread writes only den 2; with
+	// Spread it keeps away from Enc's coins.
+	Enc client.Encryption
 	// Recipient is 44's coin and RecipientAN its AN on the node.
 	Recipient   Coin
 	RecipientAN []byte
@@ -146,7 +150,7 @@ func (o *Options) workload() (*workload, error) {
 		check = func(r *client.Request, resp *client.Response) error {
 			coin := r.Payload[:5]
 			block := make([]byte, 16)
-			client.CTR(an(coin), r.Nonce, 0, block, resp.Payload)
+			r.InnerCTR(an(coin), block, resp.Payload) // the first 8 nonce bytes ‖ 0^8, every type
 			if !bytes.Equal(block[:8], r.Payload[5:13]) || !bytes.Equal(block[8:13], coin) || block[15] != 0xff {
 				return fmt.Errorf("44 block %x does not decrypt under the AN of recipient %d.%d", block, int8(coin[0]), binary.BigEndian.Uint32(coin[1:5]))
 			}
@@ -174,6 +178,9 @@ func (o *Options) workload() (*workload, error) {
 		}
 		if o.Spread {
 			keep := []Coin{o.Recipient, o.Decryption, {Den: o.Enc.Den, SN: o.Enc.SN}}
+			if o.Enc.Code() == client.TypeTwoCoin {
+				keep = append(keep, Coin{Den: o.Enc.Den2, SN: o.Enc.SN2})
+			}
 			target = func() Coin { return spreadTarget(keep) }
 		}
 		check = func(r *client.Request, resp *client.Response) error {
@@ -196,7 +203,7 @@ func (o *Options) workload() (*workload, error) {
 					p = append(p, 0, 0, byte(t.SN&1), 0, 0, byte(t.Den))
 					p = binary.BigEndian.AppendUint32(p, t.SN)
 					enc := make([]byte, 16)
-					client.CTR(key, r.Nonce, 0, enc, block)
+					r.InnerCTR(key, enc, block)
 					p = append(p, enc...)
 				}
 				r.Payload = p
@@ -357,10 +364,21 @@ func (e *exchanger) exchange(packet []byte) ([]byte, error) {
 			e.udp = nil
 			return nil, err
 		}
-		if k >= 8 && bytes.Equal(e.buf[6:8], packet[30:32]) {
+		if matches(packet, e.buf[:k]) {
 			return e.buf[:k], nil
 		}
 	}
+}
+
+// matches reports whether answer can be the one to packet, by the two
+// nonce bytes every answer echoes: bytes 6-7 of the 32-byte form echo
+// request bytes 30-31, and bytes 46-47 of the 48-byte form of types 4 and
+// 5 echo request bytes 46-47.
+func matches(packet, answer []byte) bool {
+	if len(packet) >= abi.Header48Size && abi.Has48ByteHeader(packet[abi.OffEncryptionType]) {
+		return len(answer) >= abi.Header48Size && bytes.Equal(answer[abi.Off48RespNonceEcho:abi.Header48Size], packet[abi.Header48Size-2:abi.Header48Size])
+	}
+	return len(answer) >= 8 && bytes.Equal(answer[6:8], packet[30:32])
 }
 
 func (e *exchanger) close() {

@@ -279,7 +279,8 @@ func TestWire(t *testing.T) {
 		{"group", req(0, 0, nil), func(p []byte) { p[4] = 16 }, abi.StatusInvalidCommandGroup, nil},
 		{"command", req(4, 40, nil), nil, abi.StatusInvalidCommand, nil},
 		{"coin id", req(0, 0, nil), func(p []byte) { p[7] = 9 }, abi.StatusInvalidCoinID, nil},
-		{"encryption code", req(0, 0, nil), func(p []byte) { p[16] = 2 }, abi.StatusInvalidEncryptionCode, nil},
+		{"encryption code", req(0, 0, nil), func(p []byte) { p[16] = 3 }, abi.StatusInvalidEncryptionCode, nil},
+		{"locker", req(0, 0, nil), func(p []byte) { p[16] = 2 }, abi.StatusInvalidEncryption, nil}, // issue 11 rule 8
 		{"encryption coin", req(0, 0, nil), func(p []byte) { p[16], p[17] = 1, 9 }, abi.StatusInvalidEncryption, nil},
 		{"trailer", req(0, 0, nil), func(p []byte) { p[len(p)-1] = 0 }, abi.StatusInvalidEOF, nil},
 		{"crc", req(0, 0, nil), func(p []byte) { p[32+13] ^= 1; p[32+14] ^= 1 }, abi.StatusInvalidCRC, nil},

@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -202,6 +203,36 @@ func (s *Server) acceptTCP() {
 	}
 }
 
+// readHeader reads a request's header into buf: the 32-byte header, or
+// for types 4 and 5 (byte 16, abi.Has48ByteHeader) the 48-byte one. It
+// returns how many header bytes were read and the body length the header
+// announces (bytes 22-23 of the 32-byte header, 17-18 of the 48-byte one).
+// head is 0 when the connection ended before a request the module answers:
+// fewer than 17 bytes, or fewer than 32 of a type other than 4 and 5. A
+// type-4 or type-5 request that ends within its header (17 to 47 bytes) is
+// returned as it came, with err io.ErrUnexpectedEOF: the module answers it
+// 16. Any other error is a deadline or a reset.
+func readHeader(c io.Reader, buf []byte) (head, bodyLen int, err error) {
+	if _, err := io.ReadFull(c, buf[:abi.Header48Min]); err != nil {
+		return 0, 0, err
+	}
+	if !abi.Has48ByteHeader(buf[abi.OffEncryptionType]) {
+		if _, err := io.ReadFull(c, buf[abi.Header48Min:abi.HeaderSize]); err != nil {
+			return 0, 0, err
+		}
+		h, _ := abi.DecodeRequestHeader(buf)
+		return abi.HeaderSize, int(h.BodyLength), nil
+	}
+	k, err := io.ReadFull(c, buf[abi.Header48Min:abi.Header48Size])
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF // 17 bytes at least: answered
+		}
+		return abi.Header48Min + k, 0, err
+	}
+	return abi.Header48Size, int(binary.BigEndian.Uint16(buf[abi.Off48BodyLength:])), nil
+}
+
 // serveTCP reads one whole request, answers it and closes. The request is
 // read before an instance is borrowed, so a slow client holds only its
 // connection, and only until the deadline.
@@ -214,15 +245,22 @@ func (s *Server) serveTCP(c *net.TCPConn) {
 	defer s.bufs.Put(bp)
 	buf := *bp
 	from := c.RemoteAddr().(*net.TCPAddr).AddrPort()
-	if _, err := io.ReadFull(c, buf[:abi.HeaderSize]); err != nil {
-		return // fewer than 32 bytes: no answer
+	// Fewer than 17 bytes, or fewer than 32 of a type other than 4 and
+	// 5: no answer.
+	head, bodyLen, err := readHeader(c, buf)
+	if head == 0 {
+		return
 	}
-	h, _ := abi.DecodeRequestHeader(buf)
-	n, err := io.ReadFull(c, buf[abi.HeaderSize:abi.HeaderSize+int(h.BodyLength)])
+	n := 0
+	if err == nil {
+		// The module sees at most RequestCap bytes (ABI.md section 3): a
+		// type-4/5 body longer than 65,519 bytes is cut and answered 16.
+		n, err = io.ReadFull(c, buf[head:min(head+bodyLen, abi.RequestCap)])
+	}
 	switch {
 	case err == nil, errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		// The client sent all, or closed early: the module answers a short
-		// body with 16.
+		// body, or a type-4/5 header of 17 to 47 bytes, with 16.
 	default:
 		if s.opts.Observer != nil {
 			s.opts.Observer.DroppedConnection("timeout")
@@ -230,7 +268,7 @@ func (s *Server) serveTCP(c *net.TCPConn) {
 		return // deadline or reset: drop
 	}
 	resp := buf[abi.RequestCap:]
-	s.answer("tcp", buf[:abi.HeaderSize+n], resp, func(b []byte) error {
+	s.answer("tcp", buf[:head+n], resp, func(b []byte) error {
 		_, err := c.Write(b)
 		return err
 	}, from)

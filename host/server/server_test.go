@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/raidakx/raidakx/abi"
+	"github.com/raidakx/raidakx/host/client"
 )
 
 // echoHandler answers a request of at least 32 bytes with the request
@@ -218,5 +219,110 @@ func TestUDPSendNoAllocation(t *testing.T) {
 				t.Errorf("received %x from %v, want %x from %v", buf[:n], from, b, want)
 			}
 		})
+	}
+}
+
+// recordHandler answers every request with the request itself and hands a
+// copy to seen, as the module would see it.
+type recordHandler struct{ seen chan []byte }
+
+func (h recordHandler) Serve(req, resp []byte) (int, error) {
+	h.seen <- bytes.Clone(req)
+	return copy(resp, req), nil
+}
+
+// exchangeTCP sends packet over a new connection, closing the write side
+// after it when halfClose, and returns all the answer.
+func exchangeTCP(t *testing.T, addr string, packet []byte, halfClose bool) []byte {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Write(packet); err != nil {
+		t.Fatal(err)
+	}
+	if halfClose {
+		c.(*net.TCPConn).CloseWrite()
+	}
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(c); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestTCPTypes45Framing: a type-4 or type-5 request has a 48-byte header
+// with L at bytes 17-18 (not 22-23). The server reads exactly 48 + L bytes
+// and answers without waiting for the client to close; a client that
+// closes after 17 to 47 bytes of such a header still gets its answer (the
+// module's 16), one that sends fewer than 17 bytes gets none, and so does
+// one that sends 17 to 31 bytes of another type.
+func TestTCPTypes45Framing(t *testing.T) {
+	h := recordHandler{seen: make(chan []byte, 4)}
+	s := startServer(t, "127.0.0.1", h)
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port()))
+	n := client.Node{Addr: addr, Network: "tcp", RaidaID: 3, CoinID: 6}
+	an, an2 := bytes.Repeat([]byte{7}, 16), bytes.Repeat([]byte{9}, 16)
+	for _, enc := range []client.Encryption{
+		{Type: 4, Den: 1, SN: 0x01020304, AN: an},
+		{Type: 5, Den: 1, SN: 0x01020304, AN: an, Den2: 2, SN2: 0x0a0b0c0d, AN2: an2},
+	} {
+		for _, size := range []int{0, 5, 300} {
+			r := client.NewRequest(abi.GroupKeys, abi.CommandEncrypt, bytes.Repeat([]byte{0x5a}, size), enc)
+			packet := r.Encode(n)
+			if len(packet) != abi.Header48Size+size+client.MinLongBody {
+				t.Fatalf("type %d: packet of %d bytes", enc.Type, len(packet))
+			}
+			// Bytes 22-23 hold the sn: read as a 32-byte header's L they
+			// would make the server wait for 0x0304 more bytes.
+			if got := exchangeTCP(t, addr, packet, false); !bytes.Equal(got, packet) {
+				t.Fatalf("type %d, payload %d bytes: answer %x, want %x", enc.Type, size, got, packet)
+			}
+			<-h.seen
+		}
+	}
+
+	r := client.NewRequest(abi.GroupStatus, abi.CommandEcho, nil, client.Encryption{Type: 4, AN: an})
+	packet := r.Encode(n)
+	for _, k := range []int{abi.Header48Min, 30, abi.Header48Size - 1} {
+		if got := exchangeTCP(t, addr, packet[:k], true); !bytes.Equal(got, packet[:k]) {
+			t.Errorf("%d bytes of a type-4 header: answer %x, want the request", k, got)
+		}
+		<-h.seen
+	}
+	// Fewer than 17 bytes, or fewer than 32 of type 0: no answer.
+	type0 := client.NewRequest(abi.GroupStatus, abi.CommandEcho, nil, client.Encryption{}).Encode(n)
+	for _, p := range [][]byte{packet[:abi.Header48Min-1], packet[:1], type0[:abi.Header48Min], type0[:abi.HeaderSize-1]} {
+		if got := exchangeTCP(t, addr, p, true); len(got) != 0 {
+			t.Errorf("%d bytes (type %d): answered %x", len(p), p[min(len(p)-1, abi.OffEncryptionType)], got)
+		}
+	}
+	// A 48-byte header whose body would pass RequestCap: the module gets
+	// the first RequestCap bytes (and answers 16).
+	big := make([]byte, abi.Header48Size+0xffff)
+	copy(big, packet[:abi.Header48Size])
+	binary.BigEndian.PutUint16(big[abi.Off48BodyLength:], 0xffff)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	go c.Write(big)
+	select {
+	case got := <-h.seen:
+		if !bytes.Equal(got, big[:abi.RequestCap]) {
+			t.Errorf("the module got %d bytes of a %d-byte request, want %d", len(got), len(big), abi.RequestCap)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a request past RequestCap was not served")
+	}
+	select {
+	case got := <-h.seen:
+		t.Errorf("unexpected request of %d bytes served", len(got))
+	default:
 	}
 }

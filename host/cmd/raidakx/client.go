@@ -11,11 +11,13 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/raidakx/raidakx/abi"
 	"github.com/raidakx/raidakx/host/client"
 	"github.com/raidakx/raidakx/host/config"
+	"github.com/raidakx/raidakx/host/load"
 )
 
 const clientUsage = `usage: raidakx client [flags] COMMAND [ARGS]
@@ -29,6 +31,14 @@ commands:
   decrypt DEN SN [SPLIT]    44 then 45 on this node: sets half SPLIT (0) of coin (DEN, SN)'s
                             AN to a new key, if coins/{DEN}.{SN}.bin holds its AN here
 
+encryption (-type):
+  0  none
+  1  AES-128-CTR under the AN of -coin
+  4  48-byte header, AES-256-CTR and HMAC-SHA256 under SHA-256(AN of -coin)
+  5  the same under SHA-256(AN of -coin || AN of -coin2)
+Every command works under every type; the answers to types 4 and 5 are
+checked (tag, then decryption) before they are shown.
+
 flags:`
 
 func runClient(args []string) int {
@@ -38,14 +48,16 @@ func runClient(args []string) int {
 	network := fs.String("net", "udp", "udp or tcp")
 	raidaID := fs.Int("raida-id", -1, "node's RAIDA id (default: the root's, else 0)")
 	coinID := fs.Int("coin-id", -1, "coin id (default: the root's, else 6)")
-	encType := fs.Int("type", 0, "encryption type 0 or 1")
-	coin := fs.String("coin", "", "type 1: coin file whose AN for this RAIDA encrypts (default ROOT/coins/01.1.bin)")
+	encType := fs.Int("type", 0, "encryption type 0, 1, 4 or 5")
+	coin := fs.String("coin", "", "types 1, 4, 5: coin file whose AN for this RAIDA encrypts (default ROOT/coins/01.1.bin)")
+	coin2 := fs.String("coin2", "", "type 5: second coin DEN.SN, e.g. 1.2, read from coins/{den:02x}.{sn}.bin in the folder of -coin")
 	timeout := fs.Duration("timeout", 3*time.Second, "time to wait for the answer")
 	fs.Usage = func() { fmt.Fprintln(fs.Output(), clientUsage); fs.PrintDefaults() }
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if fs.NArg() == 0 || (*network != "udp" && *network != "tcp") || (*encType != 0 && *encType != 1) {
+	if fs.NArg() == 0 || (*network != "udp" && *network != "tcp") || (*encType != 0 && *encType != 1 && *encType != 4 && *encType != 5) ||
+		(*coin2 != "" && *encType != 5) {
 		fs.Usage()
 		return 2
 	}
@@ -72,13 +84,10 @@ func runClient(args []string) int {
 	if n.Addr == "" {
 		n.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	}
-	var enc client.Encryption
-	if *encType == 1 {
-		var err error
-		if enc, err = coinEncryption(*coin, n.RaidaID); err != nil {
-			fmt.Fprintln(os.Stderr, "raidakx client:", err)
-			return 1
-		}
+	enc, err := clientEncryption(byte(*encType), *coin, *coin2, n.RaidaID)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "raidakx client:", err)
+		return 1
 	}
 	if err := clientCommand(n, enc, fs.Args()); err != nil {
 		fmt.Fprintln(os.Stderr, "raidakx client:", err)
@@ -87,12 +96,53 @@ func runClient(args []string) int {
 	return 0
 }
 
+// clientEncryption returns encryption of type typ: none for 0; for 1 and
+// 4 under coin file path; for 5 under it and coin2 ("DEN.SN"), whose file
+// is in the same folder.
+func clientEncryption(typ byte, path, coin2 string, raidaID byte) (client.Encryption, error) {
+	if typ == 0 {
+		return client.Encryption{}, nil
+	}
+	if path == "" {
+		return client.Encryption{}, fmt.Errorf("-type %d needs -coin or -root", typ)
+	}
+	enc, err := coinEncryption(path, raidaID)
+	if err != nil || typ == 1 {
+		return enc, err
+	}
+	enc.Type = typ
+	if typ == 5 {
+		if coin2 == "" {
+			return client.Encryption{}, errors.New("-type 5 needs -coin2 DEN.SN, e.g. -coin2 1.2")
+		}
+		c2, err := parseCoin(coin2)
+		if err != nil {
+			return client.Encryption{}, fmt.Errorf("-coin2: %w", err)
+		}
+		second, err := coinEncryption(filepath.Join(filepath.Dir(path), string(abi.AppendCoinFileName(nil, c2.Den, c2.SN))), raidaID)
+		if err != nil {
+			return client.Encryption{}, fmt.Errorf("-coin2: %w", err)
+		}
+		enc.Den2, enc.SN2, enc.AN2 = second.Den, second.SN, second.AN
+	}
+	return enc, enc.Check()
+}
+
+// parseCoin parses "DEN.SN" (den -8..6 as the node numbers them, sn
+// decimal).
+func parseCoin(s string) (load.Coin, error) {
+	d, sn, ok := strings.Cut(s, ".")
+	den, err1 := strconv.ParseInt(d, 10, 8)
+	n, err2 := strconv.ParseUint(sn, 10, 32)
+	if !ok || err1 != nil || err2 != nil {
+		return load.Coin{}, fmt.Errorf("%q: want DEN.SN, e.g. 1.2", s)
+	}
+	return load.Coin{Den: int8(den), SN: uint32(n)}, nil
+}
+
 // coinEncryption reads a coin file named {den:02x}.{sn}.bin and returns
 // type-1 encryption under its AN for raidaID.
 func coinEncryption(path string, raidaID byte) (client.Encryption, error) {
-	if path == "" {
-		return client.Encryption{}, errors.New("-type 1 needs -coin or -root")
-	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return client.Encryption{}, err
@@ -176,7 +226,9 @@ func clientCommand(n client.Node, enc client.Encryption, args []string) error {
 // fresh 8-byte key), then hands the block back to the same node as a 45
 // record from RAIDA raida_id, decrypted with coin file (den, sn). Both
 // requests use one nonce: a 44 block is encrypted from its request's
-// initial counter block, and 45 decrypts each record from its own.
+// initial counter block, and 45 decrypts each record from its own. Under
+// every type that block is the first 8 nonce bytes ‖ 0^8 (under type 5
+// they start with coin 2, in both requests).
 func roundTrip(n client.Node, enc client.Encryption, coin []byte, split byte) error {
 	key := make([]byte, 8)
 	rand.Read(key)
@@ -208,11 +260,7 @@ func show(n client.Node, what string, r *client.Request) error {
 }
 
 func printResponse(what string, n client.Node, r *client.Request, resp *client.Response) {
-	typ := 0
-	if r.Enc.AN != nil {
-		typ = 1
-	}
-	fmt.Printf("%s over %s, type %d: status %d %s\n", what, n.Network, typ, resp.Header.Status, resp.Header.Status)
+	fmt.Printf("%s over %s, type %d: status %d %s\n", what, n.Network, r.Enc.Code(), resp.Header.Status, resp.Header.Status)
 	if len(resp.Payload) > 0 {
 		fmt.Printf("payload (%d bytes): %x\n", len(resp.Payload), resp.Payload)
 	}

@@ -24,15 +24,16 @@ func runLoad(args []string) int {
 	duration := fs.Duration("duration", 10*time.Second, "how long to run (at most 10m)")
 	requests := fs.Int64("requests", 0, "stop after this many requests (0: run for -duration)")
 	command := fs.String("command", "44", "echo, 41, 42, 43, 44 or 45")
-	encType := fs.Int("type", 1, "encryption type 0 or 1 (type 1 uses coin 1.1)")
+	encType := fs.Int("type", 1, "encryption type 0, 1, 4 or 5 (1 and 4 use coin 1.1, 5 coins 1.1 and 1.2)")
 	records := fs.Int("records", 1, "records per 45 request (1..2519)")
 	timeout := fs.Duration("timeout", time.Second, "time to wait for one answer")
 	spread := fs.Bool("spread", false, "44 and 45 only: spread over every page of every denomination (44's recipients are the spread coins of a root made by init -full)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if *root == "" || fs.NArg() > 0 || *duration > 10*time.Minute || *records < 1 || *records > 2519 {
-		fmt.Fprintln(os.Stderr, "usage: raidakx load -root DIR [-net udp|tcp] [-clients N] [-duration D | -requests N] [-command C] [-type 0|1] [-records N] [-spread]")
+	if *root == "" || fs.NArg() > 0 || *duration > 10*time.Minute || *records < 1 || *records > 2519 ||
+		(*encType != 0 && *encType != 1 && *encType != 4 && *encType != 5) {
+		fmt.Fprintln(os.Stderr, "usage: raidakx load -root DIR [-net udp|tcp] [-clients N] [-duration D | -requests N] [-command C] [-type 0|1|4|5] [-records N] [-spread]")
 		return 2
 	}
 	if *spread && *command != "44" && *command != "45" {
@@ -53,14 +54,20 @@ func runLoad(args []string) int {
 	// Loopback only: the generator never targets another host.
 	n := client.Node{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Port)), Network: *network,
 		RaidaID: byte(cfg.RaidaID), CoinID: uint16(cfg.CoinID), Timeout: *timeout}
-	// Demo coin 1.1 (never changed by 45) is 44's recipient and type 1's
-	// encryption coin; 45 decrypts with coin 1.2's file and writes den 2.
+	// Demo coin 1.1 (never changed by 45) is 44's recipient and the
+	// encryption coin of types 1 and 4; 45 decrypts with coin 1.2's file
+	// and writes den 2 (with -spread, any coin but these), so coin 1.2 is
+	// also type 5's second coin: no 45 of the run changes either AN.
 	o := load.Options{Node: n, Clients: *clients, Duration: *duration, Requests: *requests, Command: *command,
 		Recipient: load.Coin{Den: 1, SN: 1}, Decryption: load.Coin{Den: 1, SN: 2}, Records: *records, Spread: *spread}
 	if *requests > 0 {
 		o.Duration = 0
 	}
 	coin11, err := coinEncryption(filepath.Join(*root, "coins", "01.1.bin"), n.RaidaID)
+	var coin12 client.Encryption
+	if err == nil {
+		coin12, err = coinEncryption(filepath.Join(*root, "coins", "01.2.bin"), n.RaidaID)
+	}
 	if err == nil {
 		o.DecryptionFile, err = os.ReadFile(filepath.Join(*root, "coins", "01.2.bin"))
 	}
@@ -69,8 +76,16 @@ func runLoad(args []string) int {
 		return 1
 	}
 	o.RecipientAN = coin11.AN
-	if *encType == 1 {
+	switch *encType {
+	case 1:
 		o.Enc = coin11
+	case 4:
+		o.Enc = coin11
+		o.Enc.Type = client.TypeOneCoin
+	case 5:
+		o.Enc = coin11
+		o.Enc.Type = client.TypeTwoCoin
+		o.Enc.Den2, o.Enc.SN2, o.Enc.AN2 = coin12.Den, coin12.SN, coin12.AN
 	}
 	how := ""
 	if *spread {
