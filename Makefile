@@ -61,6 +61,7 @@ bench: build
 ## fuzz: run each fuzz target for FUZZTIME.
 fuzz: build.wasm
 	$(GO) test -run='^$$' -fuzz=FuzzHandle -fuzztime=$(FUZZTIME) ./wasm/keyexchange/
+	$(GO) test -run='^$$' -fuzz=FuzzTypes45 -fuzztime=$(FUZZTIME) ./wasm/keyexchange/
 	RAIDAKX_WASM=$(CURDIR)/$(WASM) $(GO) test -run='^$$' -fuzz=FuzzDifferential -fuzztime=$(FUZZTIME) ./host/engines/
 
 ## vectors: regenerate testvectors/*.json from testvectors/gen.
