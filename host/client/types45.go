@@ -28,24 +28,12 @@ const (
 // The 48-byte form of types 4 and 5 (TYPES45.md sections 1 and 4, issue 11
 // rules 1 and 6).
 const (
-	LongHeaderSize = 48 // request and response header
-	LongNonceSize  = 24 // the request nonce N, bytes 24-47
+	LongHeaderSize = abi.Header48Size // request and response header
+	LongNonceSize  = abi.Nonce48Size  // the request nonce N, bytes 24-47
 	TagSize        = sha256.Size
 	// MinLongBody is the smallest request body (rule 3): an empty C, the
 	// tag and the trailer.
 	MinLongBody = TagSize + 2
-
-	offLongBodyLength = 17 // request: L (u16)
-	offLongDen        = 19 // request: coin 1 den
-	offLongSN         = 20 // request: coin 1 sn (u32)
-	offLongNonce      = 24 // request: N, 24 bytes
-
-	offLongRespMicros = 4  // response: execution time (u32)
-	offLongRespType   = 16 // response: encryption type, echoed
-	offLongRespDen    = 17 // response: coin 1 den
-	offLongRespSN     = 18 // response: coin 1 sn (u32)
-	offLongRespRandom = 24 // response: R, 22 bytes; 24-39 are E's counter block
-	offLongRespEcho   = 46 // response: request N[22..23]
 )
 
 // Errors of Decode for types 4 and 5 (with ErrShortResponse and
@@ -179,10 +167,10 @@ func (r *Request) encodeLong(n Node) []byte {
 	p[abi.OffCommand] = r.Command
 	binary.BigEndian.PutUint16(p[abi.OffCoinID:], n.CoinID)
 	p[abi.OffEncryptionType] = r.Enc.Type
-	binary.BigEndian.PutUint16(p[offLongBodyLength:], uint16(len(body)))
-	p[offLongDen] = byte(r.Enc.Den)
-	binary.BigEndian.PutUint32(p[offLongSN:], r.Enc.SN)
-	copy(p[offLongNonce:], nonce[:])
+	binary.BigEndian.PutUint16(p[abi.Off48BodyLength:], uint16(len(body)))
+	p[abi.Off48Den] = byte(r.Enc.Den)
+	binary.BigEndian.PutUint32(p[abi.Off48SN:], r.Enc.SN)
+	copy(p[abi.Off48Nonce:], nonce[:])
 	return append(p, body...)
 }
 
@@ -202,19 +190,19 @@ func (r *Request) decodeLong(raw []byte) (*Response, error) {
 		return nil, fmt.Errorf("%w: %d bytes, less than the 48-byte header", ErrShortResponse, len(raw))
 	}
 	resp := &Response{Raw: raw, Long: &LongHeader{
-		Type: raw[offLongRespType],
-		Den:  int8(raw[offLongRespDen]),
-		SN:   binary.BigEndian.Uint32(raw[offLongRespSN:]),
+		Type: raw[abi.Off48RespType],
+		Den:  int8(raw[abi.Off48RespDen]),
+		SN:   binary.BigEndian.Uint32(raw[abi.Off48RespSN:]),
 	}}
-	copy(resp.Long.Random[:], raw[offLongRespRandom:])
-	copy(resp.Long.Echo[:], raw[offLongRespEcho:])
+	copy(resp.Long.Random[:], raw[abi.Off48RespRandom:])
+	copy(resp.Long.Echo[:], raw[abi.Off48RespNonceEcho:])
 	resp.Header = abi.ResponseHeader{
 		RaidaID:    raw[abi.OffRespRaidaID],
 		Status:     abi.Status(raw[abi.OffRespStatus]),
 		Group:      raw[abi.OffRespGroup],
 		Echo:       resp.Long.Echo,
 		BodyLength: uint32(raw[9])<<16 | uint32(raw[10])<<8 | uint32(raw[11]),
-		Micros:     binary.BigEndian.Uint32(raw[offLongRespMicros:]),
+		Micros:     binary.BigEndian.Uint32(raw[abi.Off48RespMicros:]),
 	}
 	bl := int(resp.Header.BodyLength)
 	switch {
@@ -237,6 +225,6 @@ func (r *Request) decodeLong(raw []byte) (*Response, error) {
 		return nil, ErrBadTag
 	}
 	resp.Payload = make([]byte, len(e))
-	ctr256(k, raw[offLongRespRandom:offLongRespRandom+16], resp.Payload, e)
+	ctr256(k, raw[abi.Off48RespRandom:abi.Off48RespRandom+16], resp.Payload, e)
 	return resp, nil
 }

@@ -807,18 +807,7 @@ func FuzzHandle(f *testing.F) {
 		f.Add(seed.req)
 	}
 	f.Fuzz(func(t *testing.T, req []byte) {
-		host := newFuzzHost(t, s)
-		resp := make([]byte, abi.ResponseCap)
-		n := NewHandler(host, fuzzConfig).Handle(req, resp)
-		if n < 0 || n > abi.ResponseCap {
-			t.Fatalf("Handle returned %d", n)
-		}
-		if problems := fuzzCheck(s, host, req, resp[:n]); len(problems) > 0 {
-			t.Errorf("request  %x\nresponse %x", req, resp[:n])
-			for _, p := range problems {
-				t.Error(p)
-			}
-		}
+		fuzzServe(t, s, req)
 	})
 }
 
@@ -936,18 +925,7 @@ func FuzzTypes45(f *testing.F) {
 			return
 		}
 		req := fuzzSeal48(s, plain)
-		host := newFuzzHost(t, s)
-		resp := make([]byte, abi.ResponseCap)
-		n := NewHandler(host, fuzzConfig).Handle(req, resp)
-		if n < 0 || n > abi.ResponseCap {
-			t.Fatalf("Handle returned %d", n)
-		}
-		if problems := fuzzCheck(s, host, req, resp[:n]); len(problems) > 0 {
-			t.Errorf("request  %x\nresponse %x", req, resp[:n])
-			for _, p := range problems {
-				t.Error(p)
-			}
-		}
+		fuzzServe(t, s, req)
 	})
 }
 
@@ -1047,6 +1025,23 @@ func TestFuzzSeeds45(t *testing.T) {
 				t.Errorf("%s: response byte %d corrupted passed", seed.name, i)
 			}
 			resp[i] ^= 0x01
+		}
+	}
+}
+
+// fuzzServe runs req through a fresh handler over s and fails t on every
+// difference from the reference model.
+func fuzzServe(t *testing.T, s *fuzzState, req []byte) {
+	host := newFuzzHost(t, s)
+	resp := make([]byte, abi.ResponseCap)
+	n := NewHandler(host, fuzzConfig).Handle(req, resp)
+	if n < 0 || n > abi.ResponseCap {
+		t.Fatalf("Handle returned %d", n)
+	}
+	if problems := fuzzCheck(s, host, req, resp[:n]); len(problems) > 0 {
+		t.Errorf("request  %x\nresponse %x", req, resp[:n])
+		for _, p := range problems {
+			t.Error(p)
 		}
 	}
 }
