@@ -11,7 +11,7 @@ CGO       := $(shell $(GO) env CGO_ENABLED)
 ENGINES   := wazero wazero-interp native $(if $(filter 1,$(CGO)),wasmtime)
 RACE      := $(if $(filter 1,$(CGO)),-race)
 
-.PHONY: all build build.wasm build.host test vet test.go test.vectors test.node run bench fuzz vectors clean
+.PHONY: all build build.wasm build.host build.faulty test vet test.go test.vectors test.node run bench fuzz vectors clean
 
 all: build
 
@@ -23,6 +23,11 @@ build.wasm:
 
 build.host:
 	$(GO) build -trimpath -o $(BIN) ./host/cmd/raidakx
+
+## build.faulty: the guest-fault test module (host/engine/testdata/faulty),
+## for the foreign hosts' trap-containment tests.
+build.faulty:
+	cd host/engine/testdata/faulty && GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0 $(GO) build -trimpath -buildmode=c-shared -o $(CURDIR)/$(BUILD)/faulty.wasm .
 
 ## test: everything CI runs (.ci/run calls it).
 test: build vet test.go test.vectors test.node
@@ -69,4 +74,4 @@ vectors:
 	$(GO) run ./testvectors/gen -out testvectors
 
 clean:
-	rm -f $(WASM) $(BIN) $(BUILD)/bench.txt $(BUILD)/bench-cost.txt $(BUILD)/bench-storage.txt
+	rm -f $(WASM) $(BIN) $(BUILD)/faulty.wasm $(BUILD)/bench.txt $(BUILD)/bench-cost.txt $(BUILD)/bench-storage.txt
