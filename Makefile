@@ -11,7 +11,7 @@ CGO       := $(shell $(GO) env CGO_ENABLED)
 ENGINES   := wazero wazero-interp native $(if $(filter 1,$(CGO)),wasmtime)
 RACE      := $(if $(filter 1,$(CGO)),-race)
 
-.PHONY: all build build.wasm build.host build.faulty test vet test.go test.vectors test.node run bench fuzz vectors clean
+.PHONY: all build build.wasm build.host build.faulty test vet test.go test.vectors test.node run bench fuzz vectors clean build.libwasmtime deps.python test.python
 
 all: build
 
@@ -30,7 +30,7 @@ build.faulty:
 	cd host/engine/testdata/faulty && GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0 $(GO) build -trimpath -buildmode=c-shared -o $(CURDIR)/$(BUILD)/faulty.wasm .
 
 ## test: everything CI runs (.ci/run calls it).
-test: build vet test.go test.vectors test.node
+test: build vet test.go test.vectors test.node test.python
 
 vet:
 	$(GO) vet ./...
@@ -44,9 +44,40 @@ test.go: build.wasm
 test.vectors: build
 	@for e in $(ENGINES); do echo "replay -engine $$e"; $(BIN) replay -engine $$e testvectors || exit 1; done
 
-## test.node: replay every vector in the dependency-free Node.js host.
-test.node: build.wasm
-	$(NODE) --disable-warning=ExperimentalWarning testvectors/node/replay.mjs -wasm $(WASM) testvectors
+## test.node: the JavaScript kit's tests (host/js, Node's test runner),
+## then its replay of every vector.
+test.node: build.wasm build.faulty build.host
+	RAIDAKX_WASM=$(CURDIR)/$(WASM) RAIDAKX_FAULTY_WASM=$(CURDIR)/$(BUILD)/faulty.wasm $(NODE) --test host/js
+	$(NODE) testvectors/node/replay.mjs -wasm $(WASM) testvectors
+
+## build.libwasmtime: Wasmtime's C library for the Python host, linked
+## from the libwasmtime.a of the wasmtime-go release go.mod pins (the one
+## the Go wasmtime engine uses); rebuilt when go.mod changes.
+LIBWASMTIME := $(BUILD)/libwasmtime.so
+WASMTIME_GO := github.com/bytecodealliance/wasmtime-go/v39
+build.libwasmtime: $(LIBWASMTIME)
+
+$(LIBWASMTIME): go.mod go.sum
+	$(GO) mod download $(WASMTIME_GO)
+	@mkdir -p $(BUILD)
+	dir=$$($(GO) list -m -f '{{.Dir}}' $(WASMTIME_GO)) && \
+	$(CC) -shared -o $@.tmp -Wl,--whole-archive $$dir/build/linux-$$(uname -m)/libwasmtime.a -Wl,--no-whole-archive -lm -ldl -lpthread && \
+	mv $@.tmp $@
+
+## deps.python: pytest and cryptography for PYTHON, from Debian's packages
+## (PyPI is not reachable from CI).
+PYTHON    ?= /usr/bin/python3
+deps.python:
+	@$(PYTHON) -c 'import pytest, cryptography' 2>/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y python3-pytest python3-cryptography; \
+	  else echo "$(PYTHON) lacks pytest or cryptography; run: sudo apt-get update && sudo apt-get install -y python3-pytest python3-cryptography"; exit 1; fi; }
+	@$(PYTHON) -c 'import pytest, cryptography'
+
+## test.python: the Python host's tests, then its replay of every vector.
+test.python: build.wasm build.faulty build.libwasmtime deps.python
+	cd host/python && PYTHONDONTWRITEBYTECODE=1 RAIDAKX_WASM=$(CURDIR)/$(WASM) RAIDAKX_FAULTY_WASM=$(CURDIR)/$(BUILD)/faulty.wasm \
+	  RAIDAKX_LIBWASMTIME=$(CURDIR)/$(LIBWASMTIME) $(PYTHON) -m pytest -q tests
+	PYTHONDONTWRITEBYTECODE=1 RAIDAKX_LIBWASMTIME=$(CURDIR)/$(LIBWASMTIME) PYTHONPATH=host/python $(PYTHON) -m raidakx replay -wasm $(WASM) testvectors
 
 ## run: serve a demo data root (made on first use) on 127.0.0.1.
 run: build

@@ -59,7 +59,6 @@ const (
 	CommandDecrypt = 45        // 45 Decrypt RAIDA Key
 	EncryptionNone = 0         // encryption type 0
 	EncryptionAN   = 1         // encryption type 1: AES-128-CTR under a coin's AN
-	MaxU24         = 0xffffff  //
 )
 
 // ErrShortHeader is returned when fewer than HeaderSize bytes are decoded.

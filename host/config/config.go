@@ -7,6 +7,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -28,19 +29,22 @@ type Config struct {
 	BackupFreq Duration `toml:"backup_freq"` // seconds; bound on write-back of unsynced pages
 
 	// raidakx's keys.
-	Listen         string   `toml:"listen"`          // address to bind, default 127.0.0.1
-	Engine         string   `toml:"engine"`          // default wazero
-	Instances      int      `toml:"instances"`       // warm module instances, default NumCPU
-	RequestTimeout Duration `toml:"request_timeout"` // bounds each wait of a request (instance, module, page lock, sync), default 1s
-	MemoryLimit    Size     `toml:"memory_limit"`    // per instance, default 64 MiB
-	CacheDir       string   `toml:"cache_dir"`       // compiled-code cache, default DATAROOT/cache
-	MetricsListen  string   `toml:"metrics_listen"`  // Prometheus endpoint, default off
-	OpenFiles      int      `toml:"open_files"`      // page files kept open, default all that RLIMIT_NOFILE allows
-	JournalMax     Size     `toml:"journal_max"`     // journal size past which writes fail, default 64 MiB
-	MaxConnections int      `toml:"max_connections"` // open TCP connections, default 512
-	MaxQueue       int      `toml:"max_queue"`       // requests waiting for an instance, default 256
-	IOTimeout      Duration `toml:"io_timeout"`      // TCP read+write of one request, default 5s
-	GoMemoryLimit  Size     `toml:"go_memory_limit"` // the runtime's soft heap limit, default 64 MiB
+	Listen              string   `toml:"listen"`                 // address to bind, default 127.0.0.1
+	Engine              string   `toml:"engine"`                 // default wazero
+	Instances           int      `toml:"instances"`              // warm module instances, default NumCPU
+	RequestTimeout      Duration `toml:"request_timeout"`        // bounds each wait of a request (instance, module, page lock, sync), default 1s
+	MemoryLimit         Size     `toml:"memory_limit"`           // per instance, default 64 MiB
+	CacheDir            string   `toml:"cache_dir"`              // compiled-code cache, absolute; default DefaultCacheDir, "" when "off"
+	MetricsListen       string   `toml:"metrics_listen"`         // Prometheus endpoint, default off
+	OpenFiles           int      `toml:"open_files"`             // page files kept open, default all that RLIMIT_NOFILE allows
+	JournalMax          Size     `toml:"journal_max"`            // journal size past which writes fail, default 64 MiB
+	MaxConnections      int      `toml:"max_connections"`        // open TCP connections, default 512
+	MaxConnectionsPerIP int      `toml:"max_connections_per_ip"` // TCP connections of one address (IPv6: one /64) receiving their request, default 16
+	MaxQueue            int      `toml:"max_queue"`              // requests waiting for an instance, default 256; 0: none waits
+	ReadTimeout         Duration `toml:"read_timeout"`           // to receive a whole TCP request, from accept, default 2s
+	IOTimeout           Duration `toml:"io_timeout"`             // to send a TCP answer once it is ready, default 5s
+	ShutdownTimeout     Duration `toml:"shutdown_timeout"`       // the whole graceful stop, default 30s
+	GoMemoryLimit       Size     `toml:"go_memory_limit"`        // the runtime's soft heap limit, default 64 MiB
 }
 
 // Defaults.
@@ -55,8 +59,17 @@ const (
 	DefaultJournalMax     = 64 << 20
 	DefaultBackupFreq     = 300 * time.Second
 	DefaultMaxConnections = 512
-	DefaultMaxQueue       = 256
-	DefaultIOTimeout      = 5 * time.Second
+	// DefaultMaxConnectionsPerIP lets one address hold a few connections
+	// (a client's concurrent requests) and never all of them: slow
+	// clients behind one address cannot lock the others out.
+	DefaultMaxConnectionsPerIP = 16
+	DefaultMaxQueue            = 256
+	// DefaultReadTimeout is the whole-request deadline: a request of at
+	// most 65,567 bytes arrives well within it on any working link, and a
+	// client trickling bytes gains nothing by sending often.
+	DefaultReadTimeout     = 2 * time.Second
+	DefaultIOTimeout       = 5 * time.Second
+	DefaultShutdownTimeout = 30 * time.Second
 	// DefaultGoMemoryLimit is the Go runtime's soft limit (GOMEMLIMIT):
 	// above it the collector runs sooner and returns freed memory to the
 	// system. Instance memories live in the Go heap; without a limit the
@@ -72,18 +85,23 @@ type file struct {
 // to dataRoot.
 func Load(path, dataRoot string) (*Config, error) {
 	var f file
-	if _, err := toml.DecodeFile(path, &f); err != nil {
+	md, err := toml.DecodeFile(path, &f)
+	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	c := &f.Server
-	c.setDefaults(dataRoot)
+	if err := c.setDefaults(dataRoot, md.IsDefined("server", "max_queue")); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
 	if err := c.validate(); err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	return c, nil
 }
 
-func (c *Config) setDefaults(dataRoot string) {
+// setDefaults fills in every key left out (or 0). max_queue = 0 is a
+// setting (no request waits), so it is only defaulted when absent.
+func (c *Config) setDefaults(dataRoot string, maxQueueSet bool) error {
 	if c.Listen == "" {
 		c.Listen = DefaultListen
 	}
@@ -111,21 +129,56 @@ func (c *Config) setDefaults(dataRoot string) {
 	if c.MaxConnections == 0 {
 		c.MaxConnections = DefaultMaxConnections
 	}
-	if c.MaxQueue == 0 {
+	if c.MaxConnectionsPerIP == 0 {
+		c.MaxConnectionsPerIP = DefaultMaxConnectionsPerIP
+	}
+	if !maxQueueSet {
 		c.MaxQueue = DefaultMaxQueue
 	}
 	if c.GoMemoryLimit == 0 {
 		c.GoMemoryLimit = DefaultGoMemoryLimit
 	}
+	if c.ReadTimeout == 0 {
+		c.ReadTimeout = Duration(DefaultReadTimeout)
+	}
 	if c.IOTimeout == 0 {
 		c.IOTimeout = Duration(DefaultIOTimeout)
 	}
-	if c.CacheDir == "" {
-		c.CacheDir = "cache"
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = Duration(DefaultShutdownTimeout)
 	}
-	if !filepath.IsAbs(c.CacheDir) {
-		c.CacheDir = filepath.Join(dataRoot, c.CacheDir)
+	switch c.CacheDir {
+	case CacheOff:
+		c.CacheDir = ""
+	case "":
+		dir, err := DefaultCacheDir()
+		if err != nil {
+			return err
+		}
+		c.CacheDir = dir
+	default:
+		if !filepath.IsAbs(c.CacheDir) {
+			c.CacheDir = filepath.Join(dataRoot, c.CacheDir)
+		}
 	}
+	return nil
+}
+
+// CacheOff is the cache_dir value that turns the compilation cache off:
+// every start compiles the module again (about a second with wazero).
+const CacheOff = "off"
+
+// DefaultCacheDir returns the compilation cache used when cache_dir is
+// absent: raidakx in the user's cache folder ($XDG_CACHE_HOME, else
+// ~/.cache on Linux; os.UserCacheDir), a folder of the user running
+// raidakx rather than of the data root, because whoever can write the
+// cache can run code outside the sandbox (SECURITY.md).
+func DefaultCacheDir() (string, error) {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("cache_dir: no default (%v): set cache_dir to a folder only this user can write, or cache_dir = %q", err, CacheOff)
+	}
+	return filepath.Join(dir, "raidakx"), nil
 }
 
 func (c *Config) validate() error {
@@ -142,10 +195,16 @@ func (c *Config) validate() error {
 	check(c.Threads > 0 && c.Threads <= 1024, "threads %d: want 1..1024", c.Threads)
 	check(c.MemoryLimit >= 16<<20 && c.MemoryLimit <= 4<<30, "memory_limit %d: want 16MiB..4GiB", c.MemoryLimit)
 	check(c.MaxConnections > 0, "max_connections must be positive")
+	check(c.MaxConnectionsPerIP > 0, "max_connections_per_ip must be positive")
 	check(c.MaxQueue >= 0, "max_queue must not be negative")
 	check(c.OpenFiles >= 0, "open_files must not be negative")
 	check(c.JournalMax >= 1<<20, "journal_max %d: want at least 1MiB", c.JournalMax)
-	check(c.RequestTimeout > 0 && c.IOTimeout > 0 && c.BackupFreq > 0, "timeouts must be positive")
+	for _, d := range []struct {
+		key string
+		d   Duration
+	}{{"request_timeout", c.RequestTimeout}, {"read_timeout", c.ReadTimeout}, {"io_timeout", c.IOTimeout}, {"shutdown_timeout", c.ShutdownTimeout}, {"backup_freq", c.BackupFreq}} {
+		check(d.d > 0, "%s %v: want a positive duration", d.key, d.d.D())
+	}
 	return errors.Join(errs...)
 }
 

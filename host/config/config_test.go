@@ -42,8 +42,64 @@ x = 1
 		c.MemoryLimit != DefaultMemoryLimit || c.MaxQueue != DefaultMaxQueue || c.GoMemoryLimit != DefaultGoMemoryLimit {
 		t.Errorf("defaults: %+v", c)
 	}
-	if !strings.HasSuffix(c.CacheDir, "/cache") || !filepath.IsAbs(c.CacheDir) {
-		t.Errorf("cache_dir %q", c.CacheDir)
+	if c.MaxConnectionsPerIP != DefaultMaxConnectionsPerIP || c.ReadTimeout.D() != DefaultReadTimeout ||
+		c.IOTimeout.D() != DefaultIOTimeout || c.ShutdownTimeout.D() != DefaultShutdownTimeout {
+		t.Errorf("defaults: %+v", c)
+	}
+}
+
+// TestCacheDir: the compilation cache defaults to the user's cache folder,
+// never the data root (whose writers must not run code in raidakx);
+// "off" turns it off and a relative path is relative to the data root.
+func TestCacheDir(t *testing.T) {
+	xdg, home := t.TempDir(), t.TempDir()
+	tests := []struct {
+		name, xdg, line string
+		want            func(dataRoot string) string
+	}{
+		{"XDG_CACHE_HOME", xdg, "", func(string) string { return filepath.Join(xdg, "raidakx") }},
+		{"HOME", "", "", func(string) string { return filepath.Join(home, ".cache", "raidakx") }},
+		{"off", xdg, `cache_dir = "off"`, func(string) string { return "" }},
+		{"absolute", xdg, `cache_dir = "/var/cache/rk"`, func(string) string { return "/var/cache/rk" }},
+		{"relative", xdg, `cache_dir = "cc"`, func(root string) string { return filepath.Join(root, "cc") }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("XDG_CACHE_HOME", tt.xdg)
+			t.Setenv("HOME", home)
+			dir := t.TempDir()
+			path := filepath.Join(dir, "config.toml")
+			if err := os.WriteFile(path, []byte("[server]\nport = 1\n"+tt.line+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			c, err := Load(path, dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := tt.want(dir); c.CacheDir != want {
+				t.Errorf("cache_dir %q, want %q", c.CacheDir, want)
+			}
+			if c.CacheDir != "" && strings.HasPrefix(c.CacheDir, dir+"/") && tt.name != "relative" {
+				t.Errorf("cache_dir %q inside the data root", c.CacheDir)
+			}
+		})
+	}
+}
+
+// TestMaxQueueZero: max_queue = 0 is kept (no request waits for an
+// instance), where an absent max_queue gets the default.
+func TestMaxQueueZero(t *testing.T) {
+	for _, tt := range []struct {
+		line string
+		want int
+	}{{"max_queue = 0", 0}, {"", DefaultMaxQueue}, {"max_queue = 7", 7}} {
+		c, err := load(t, "[server]\nport = 1\n"+tt.line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.MaxQueue != tt.want {
+			t.Errorf("%q: max_queue %d, want %d", tt.line, c.MaxQueue, tt.want)
+		}
 	}
 }
 
@@ -66,6 +122,10 @@ func TestInvalid(t *testing.T) {
 		{"[server]\nport = 1\nrequest_timeout = \"soon\"", "duration"},
 		{"[server]\nport = 1\nmemory_limit = \"64MB\"", "KiB, MiB or GiB"},
 		{"[server\nport = 1", "config"},
+		{"[server]\nport = 1\nmax_queue = -1", "max_queue"},
+		{"[server]\nport = 1\nmax_connections_per_ip = -2", "max_connections_per_ip"},
+		{"[server]\nport = 1\nread_timeout = \"-1s\"", "read_timeout -1s"},
+		{"[server]\nport = 1\nshutdown_timeout = \"-1s\"", "shutdown_timeout -1s"},
 	}
 	for _, tt := range tests {
 		if _, err := load(t, tt.text); err == nil || !strings.Contains(err.Error(), tt.want) {

@@ -16,37 +16,66 @@ import (
 	"github.com/raidakx/raidakx/host/storage"
 )
 
-// Metrics implements server.Observer and serves /metrics.
+// Registry is one /metrics endpoint: the Go runtime's and the process's
+// collectors, and the series of every node added with Node, each
+// labelled with its raida_id (raidakx net serve runs 25 nodes in one
+// process).
+type Registry struct{ reg *prometheus.Registry }
+
+// NewRegistry returns a registry with the runtime and process collectors
+// and no node.
+func NewRegistry() *Registry {
+	r := &Registry{reg: prometheus.NewRegistry()}
+	r.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return r
+}
+
+// Handler serves the metrics in the Prometheus text format.
+func (r *Registry) Handler() http.Handler {
+	return promhttp.HandlerFor(r.reg, promhttp.HandlerOpts{})
+}
+
+// Node adds a node's series, labelled raida_id=raidaID, and returns its
+// observer; poolStats and storeStats are read at every scrape.
+func (r *Registry) Node(raidaID int, poolStats func() pool.Stats, storeStats func() storage.PageStats) *Metrics {
+	return r.add(prometheus.Labels{"raida_id": strconv.Itoa(raidaID)}, poolStats, storeStats)
+}
+
+// Metrics implements server.Observer for one node.
 type Metrics struct {
-	reg        *prometheus.Registry
+	reg        *Registry
 	requests   *prometheus.CounterVec
 	latency    *prometheus.HistogramVec
 	dropped    *prometheus.CounterVec
 	commandIDs [256]string // command label by request byte 5 in group 4
 }
 
-// New registers the collectors; poolStats and storeStats are read at
-// every scrape.
+// New returns the metrics of a node alone in its registry, without a
+// raida_id label; poolStats and storeStats are read at every scrape.
 func New(poolStats func() pool.Stats, storeStats func() storage.PageStats) *Metrics {
-	m := &Metrics{reg: prometheus.NewRegistry()}
+	return NewRegistry().add(nil, poolStats, storeStats)
+}
+
+// add registers one node's collectors, each with the constant labels.
+func (r *Registry) add(labels prometheus.Labels, poolStats func() pool.Stats, storeStats func() storage.PageStats) *Metrics {
+	m := &Metrics{reg: r}
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "raidakx_requests_total", Help: "Requests answered, by transport, command and status.",
+		Name: "raidakx_requests_total", Help: "Requests answered, by transport, command and status.", ConstLabels: labels,
 	}, []string{"transport", "command", "status"})
 	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name: "raidakx_request_duration_seconds", Help: "Time from request received to response sent.",
+		Name: "raidakx_request_duration_seconds", Help: "Time from request received to response sent.", ConstLabels: labels,
 		Buckets: prometheus.ExponentialBuckets(50e-6, 2, 14), // 50 µs .. 0.4 s
 	}, []string{"transport", "command"})
 	m.dropped = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "raidakx_dropped_connections_total", Help: "TCP connections closed without an answer, by reason.",
+		Name: "raidakx_dropped_connections_total", Help: "TCP connections closed without an answer, by reason.", ConstLabels: labels,
 	}, []string{"reason"})
 	gauge := func(name, help string, f func() float64) prometheus.Collector {
-		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help, ConstLabels: labels}, f)
 	}
 	counter := func(name, help string, f func() float64) prometheus.Collector {
-		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f)
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help, ConstLabels: labels}, f)
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.dropped,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	r.reg.MustRegister(m.requests, m.latency, m.dropped,
 		gauge("raidakx_pool_instances", "Module instances ready or busy.", func() float64 { return float64(poolStats().Instances) }),
 		counter("raidakx_pool_replacements_total", "Instances made to replace failed ones.", func() float64 { return float64(poolStats().Replacements) }),
 		counter("raidakx_pool_faults_total", "Requests answered 252 because their instance failed.", func() float64 { return float64(poolStats().Faults) }),
@@ -102,7 +131,6 @@ func (m *Metrics) Observe(transport string, req, resp []byte, d time.Duration) {
 // DroppedConnection implements server.Observer.
 func (m *Metrics) DroppedConnection(reason string) { m.dropped.WithLabelValues(reason).Inc() }
 
-// Handler serves the metrics in the Prometheus text format.
-func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
-}
+// Handler serves the metrics of m's registry in the Prometheus text
+// format.
+func (m *Metrics) Handler() http.Handler { return m.reg.Handler() }

@@ -70,7 +70,8 @@ func mustEcho(t *testing.T, s *server, network string) {
 
 func TestSlowLoris(t *testing.T) {
 	root := newRoot(t)
-	withConfig(t, root, "max_connections = 32\nio_timeout = \"1s\"")
+	// All from 127.0.0.1: max_connections_per_ip must not be what refuses.
+	withConfig(t, root, "max_connections = 32\nmax_connections_per_ip = 64\nread_timeout = \"1s\"")
 	srv := start(t, root)
 	addr := "127.0.0.1:" + strconv.Itoa(srv.port)
 	packet := client.NewRequest(0, 0, nil, client.Encryption{}).Encode(srv.node("tcp"))
@@ -84,7 +85,7 @@ func TestSlowLoris(t *testing.T) {
 				t.Fatal(err)
 			}
 			conns = append(conns, c)
-			defer c.Close()
+			t.Cleanup(func() { c.Close() }) // open until the server ends it
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -115,7 +116,7 @@ func TestSlowLoris(t *testing.T) {
 		mustEcho(t, srv, "udp")
 	}
 	// Every slow connection ends without an answer: at once when over the
-	// limit, at io_timeout otherwise; then TCP is served again.
+	// limit, at read_timeout otherwise; then TCP is served again.
 	for i, c := range conns {
 		c.SetReadDeadline(time.Now().Add(10 * time.Second))
 		b, err := c.Read(make([]byte, 64))

@@ -20,8 +20,11 @@ import (
 
 // Options configures a Pool.
 type Options struct {
-	Size     int // instances kept warm, at least 1
-	MaxQueue int // requests that may wait for an instance at once
+	Size int // instances kept warm, at least 1
+	// MaxQueue is how many requests may wait for an instance at once; 0:
+	// none waits, a request finding no idle instance is answered 252 at
+	// once.
+	MaxQueue int
 	// RequestTimeout bounds each wait of a request separately: for an
 	// idle instance, in the module (the call is interrupted), and for its
 	// commit (Backend.Commit). 0: no limit.
@@ -68,6 +71,9 @@ type Pool struct {
 	stop    chan struct{}  // closed by Close once no request runs
 	wg      sync.WaitGroup // the watchdog and replacements
 	closed  atomic.Bool
+	// afterCall, set by tests only (export_test.go), runs after each call
+	// returns and before Serve reads whether the watchdog interrupted it.
+	afterCall func()
 
 	served, faults, timeouts, rejected, waitTimeouts, commitFailures, replacements atomic.Uint64
 	instances                                                                      atomic.Int64
@@ -153,6 +159,9 @@ func (p *Pool) Serve(req, resp []byte) (int, error) {
 	s.started = time.Now().UnixNano()
 	s.mu.Unlock()
 	n, err := engine.Serve(s.inst, s.env, p.opts.Node, req, resp)
+	if p.afterCall != nil {
+		p.afterCall()
+	}
 	s.mu.Lock()
 	s.started = 0
 	interrupted := s.interrupted
@@ -281,15 +290,21 @@ func (p *Pool) watchdog() {
 		case <-p.stop:
 			return
 		case now := <-tick.C:
-			for _, s := range p.slots {
-				s.mu.Lock()
-				if s.started != 0 && !s.interrupted && now.UnixNano()-s.started > int64(p.opts.RequestTimeout) {
-					s.interrupted = true
-					s.inst.Interrupt()
-				}
-				s.mu.Unlock()
-			}
+			p.interruptOverdue(now)
 		}
+	}
+}
+
+// interruptOverdue interrupts every call that, at now, has run longer than
+// RequestTimeout.
+func (p *Pool) interruptOverdue(now time.Time) {
+	for _, s := range p.slots {
+		s.mu.Lock()
+		if s.started != 0 && !s.interrupted && now.UnixNano()-s.started > int64(p.opts.RequestTimeout) {
+			s.interrupted = true
+			s.inst.Interrupt()
+		}
+		s.mu.Unlock()
 	}
 }
 

@@ -463,3 +463,25 @@ func TestServeAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestNoQueue: with MaxQueue 0 (max_queue = 0), a request that finds no
+// idle instance is answered 252 with ErrQueueFull at once, whatever
+// RequestTimeout (here an hour) would have let it wait; the pool serves
+// again once the instance is free.
+func TestNoQueue(t *testing.T) {
+	p, m := newFakePool(t, pool.Options{Size: 1, MaxQueue: 0, RequestTimeout: time.Hour}, nil)
+	stuckReq := wasmtest.FaultyRequest(node, opStuck, 0x5757)
+	stuck := serveAsync(p, stuckReq)
+	<-m.stuck
+	req := wasmtest.FaultyRequest(node, opEcho, 1)
+	r := await(t, serveAsync(p, req), "request finding no idle instance")
+	if !errors.Is(r.err, pool.ErrQueueFull) || !bytes.Equal(r.resp, internalError(req)) {
+		t.Errorf("request finding no idle instance: %x %v, want 252 and ErrQueueFull", r.resp, r.err)
+	}
+	m.Unstick()
+	healthy(t, "stuck request", stuckReq, await(t, stuck, "stuck request"))
+	healthy(t, "request after", req, await(t, serveAsync(p, req), "request after"))
+	if st := p.Stats(); st.Rejected != 1 || st.WaitTimeouts != 0 || st.Served != 2 {
+		t.Errorf("stats %+v, want 1 rejected, 2 served", st)
+	}
+}

@@ -35,15 +35,35 @@ type Observer interface {
 
 // Options configures a Server.
 type Options struct {
-	Listen         string        // address to bind, e.g. 127.0.0.1
-	Port           int           // TCP and UDP port; 0 picks a free one
-	UDPReaders     int           // goroutines receiving datagrams
-	MaxConnections int           // open TCP connections; more are closed at once
-	IOTimeout      time.Duration // to read a whole TCP request and to write its answer
-	Handler        Handler
-	Observer       Observer
-	Logger         *slog.Logger
+	Listen         string // address to bind, e.g. 127.0.0.1
+	Port           int    // TCP and UDP port; 0 picks a free one
+	UDPReaders     int    // goroutines receiving datagrams
+	MaxConnections int    // open TCP connections; more are closed at once
+	// MaxConnectionsPerIP bounds the TCP connections of one client
+	// address (clientKey: an IPv6 client's /64) still receiving their
+	// request, what a slow client holds; more are closed at once.
+	MaxConnectionsPerIP int
+	// ReadTimeout is the whole-request deadline: a TCP request must
+	// arrive whole within it, counted from accept, however its bytes
+	// trickle in.
+	ReadTimeout time.Duration
+	// IOTimeout bounds sending a TCP answer, counted from when it is
+	// ready (the module's time is bounded by the pool).
+	IOTimeout time.Duration
+	Handler   Handler
+	Observer  Observer
+	Logger    *slog.Logger
 }
+
+// After a TCP answer, the server half-closes and reads what the client
+// still sends, up to these bounds, before closing: closing with unread
+// bytes would send a reset, which can destroy the answer before the
+// client reads it (RFC 1122 4.2.2.13). A request is at most 65,567
+// bytes, so drainBytes covers whatever an honest client sent past it.
+const (
+	drainBytes   = 64 << 10
+	drainTimeout = time.Second
+)
 
 // Server is a running server.
 type Server struct {
@@ -52,6 +72,8 @@ type Server struct {
 	tcp      *net.TCPListener
 	udp      *net.UDPConn
 	conns    chan struct{} // one token per open TCP connection
+	perIPMu  sync.Mutex
+	perIP    map[netip.Addr]int // clientKey -> connections counted against MaxConnectionsPerIP
 	wg       sync.WaitGroup
 	stopping atomic.Bool
 	bufs     sync.Pool // *[]byte: a TCP request then its response
@@ -62,10 +84,10 @@ func Start(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	if opts.UDPReaders < 1 || opts.MaxConnections < 1 || opts.IOTimeout <= 0 {
-		return nil, errors.New("server: UDPReaders, MaxConnections and IOTimeout must be positive")
+	if opts.UDPReaders < 1 || opts.MaxConnections < 1 || opts.MaxConnectionsPerIP < 1 || opts.ReadTimeout <= 0 || opts.IOTimeout <= 0 {
+		return nil, errors.New("server: UDPReaders, MaxConnections, MaxConnectionsPerIP, ReadTimeout and IOTimeout must be positive")
 	}
-	s := &Server{opts: opts, logger: opts.Logger, conns: make(chan struct{}, opts.MaxConnections)}
+	s := &Server{opts: opts, logger: opts.Logger, conns: make(chan struct{}, opts.MaxConnections), perIP: map[netip.Addr]int{}}
 	s.bufs.New = func() any { b := make([]byte, abi.RequestCap+abi.ResponseCap); return &b }
 	addr := net.JoinHostPort(opts.Listen, strconv.Itoa(opts.Port))
 	ln, err := net.Listen("tcp", addr)
@@ -116,6 +138,21 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// Close closes the sockets at once, without waiting for the requests in
+// flight: a request being read is dropped, one in the module is answered
+// if its socket still can be. It is the abort after Shutdown (or instead
+// of it), so sockets Shutdown closed already are no error.
+func (s *Server) Close() error {
+	s.stopping.Store(true)
+	var errs []error
+	for _, c := range []io.Closer{s.tcp, s.udp} {
+		if err := c.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // readUDP receives datagrams one at a time and answers each through snd.
@@ -189,17 +226,61 @@ func (s *Server) acceptTCP() {
 			time.Sleep(10 * time.Millisecond) // e.g. out of file descriptors
 			continue
 		}
+		key := clientKey(c.RemoteAddr().(*net.TCPAddr).AddrPort().Addr())
+		if !s.admitIP(key) {
+			s.drop(c, "max_connections_per_ip")
+			continue
+		}
 		select {
 		case s.conns <- struct{}{}:
 		default:
-			c.Close()
-			if s.opts.Observer != nil {
-				s.opts.Observer.DroppedConnection("max_connections")
-			}
+			s.releaseIP(key)
+			s.drop(c, "max_connections")
 			continue
 		}
 		s.wg.Add(1)
-		go s.serveTCP(c)
+		go s.serveTCP(c, key)
+	}
+}
+
+// drop closes a connection refused at accept.
+func (s *Server) drop(c *net.TCPConn, reason string) {
+	c.Close()
+	if s.opts.Observer != nil {
+		s.opts.Observer.DroppedConnection(reason)
+	}
+}
+
+// clientKey is the address max_connections_per_ip counts by: an IPv4
+// address, or the /64 of an IPv6 one, since one IPv6 host commonly has a
+// whole /64 to draw addresses from.
+func clientKey(a netip.Addr) netip.Addr {
+	a = a.Unmap()
+	if a.Is4() {
+		return a
+	}
+	p, _ := a.Prefix(64)
+	return p.Addr()
+}
+
+// admitIP counts a connection from key, unless key has
+// MaxConnectionsPerIP already.
+func (s *Server) admitIP(key netip.Addr) bool {
+	s.perIPMu.Lock()
+	defer s.perIPMu.Unlock()
+	if s.perIP[key] >= s.opts.MaxConnectionsPerIP {
+		return false
+	}
+	s.perIP[key]++
+	return true
+}
+
+// releaseIP uncounts a connection from key.
+func (s *Server) releaseIP(key netip.Addr) {
+	s.perIPMu.Lock()
+	defer s.perIPMu.Unlock()
+	if s.perIP[key]--; s.perIP[key] <= 0 {
+		delete(s.perIP, key)
 	}
 }
 
@@ -235,12 +316,15 @@ func readHeader(c io.Reader, buf []byte) (head, bodyLen int, err error) {
 
 // serveTCP reads one whole request, answers it and closes. The request is
 // read before an instance is borrowed, so a slow client holds only its
-// connection, and only until the deadline.
-func (s *Server) serveTCP(c *net.TCPConn) {
+// connection, and only until ReadTimeout. The connection counts against
+// its address's MaxConnectionsPerIP until the request is read: past that
+// the pool bounds its time, and a client that opens its next connection
+// as soon as it has its answer is not refused for the one it finished.
+func (s *Server) serveTCP(c *net.TCPConn, key netip.Addr) {
 	defer s.wg.Done()
 	defer func() { <-s.conns }()
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(s.opts.IOTimeout))
+	c.SetReadDeadline(time.Now().Add(s.opts.ReadTimeout))
 	bp := s.bufs.Get().(*[]byte)
 	defer s.bufs.Put(bp)
 	buf := *bp
@@ -249,6 +333,7 @@ func (s *Server) serveTCP(c *net.TCPConn) {
 	// 5: no answer.
 	head, bodyLen, err := readHeader(c, buf)
 	if head == 0 {
+		s.releaseIP(key)
 		return
 	}
 	n := 0
@@ -257,6 +342,7 @@ func (s *Server) serveTCP(c *net.TCPConn) {
 		// type-4/5 body longer than 65,519 bytes is cut and answered 16.
 		n, err = io.ReadFull(c, buf[head:min(head+bodyLen, abi.RequestCap)])
 	}
+	s.releaseIP(key)
 	switch {
 	case err == nil, errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		// The client sent all, or closed early: the module answers a short
@@ -268,8 +354,20 @@ func (s *Server) serveTCP(c *net.TCPConn) {
 		return // deadline or reset: drop
 	}
 	resp := buf[abi.RequestCap:]
+	answered := false
 	s.answer("tcp", buf[:head+n], resp, func(b []byte) error {
+		c.SetWriteDeadline(time.Now().Add(s.opts.IOTimeout))
 		_, err := c.Write(b)
+		answered = err == nil
 		return err
 	}, from)
+	if !answered {
+		return
+	}
+	// Half-close, then read what the client still sends (bytes past the
+	// request, or nothing until its close), within bounds.
+	if c.CloseWrite() == nil {
+		c.SetReadDeadline(time.Now().Add(drainTimeout))
+		io.CopyN(io.Discard, c, drainBytes)
+	}
 }

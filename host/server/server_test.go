@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"strconv"
@@ -42,7 +43,8 @@ func (h gateHandler) Serve(req, resp []byte) (int, error) {
 
 func startServer(t *testing.T, listen string, h Handler) *Server {
 	t.Helper()
-	s, err := Start(Options{Listen: listen, UDPReaders: 8, MaxConnections: 8, IOTimeout: 10 * time.Second, Handler: h})
+	s, err := Start(Options{Listen: listen, UDPReaders: 8, MaxConnections: 8, MaxConnectionsPerIP: 8,
+		ReadTimeout: 10 * time.Second, IOTimeout: 10 * time.Second, Handler: h})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,5 +326,155 @@ func TestTCPTypes45Framing(t *testing.T) {
 	case got := <-h.seen:
 		t.Errorf("unexpected request of %d bytes served", len(got))
 	default:
+	}
+}
+
+// dropCounter is an Observer that counts refused connections by reason.
+type dropCounter struct {
+	mu      sync.Mutex
+	dropped map[string]int
+}
+
+func (d *dropCounter) Observe(string, []byte, []byte, time.Duration) {}
+
+func (d *dropCounter) DroppedConnection(reason string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.dropped[reason]++
+}
+
+func (d *dropCounter) counts() map[string]int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return maps.Clone(d.dropped)
+}
+
+// echoPacket is an echo request (type 0, no body) as a client encodes it.
+func echoPacket() []byte {
+	return client.NewRequest(abi.GroupStatus, abi.CommandEcho, nil, client.Encryption{}).Encode(client.Node{RaidaID: 3, CoinID: 6})
+}
+
+// exchangeFrom sends packet to addr over a connection from the address
+// local and returns all the answer, failing the test if the connection
+// ends in an error (a reset) or is still open after 10 s.
+func exchangeFrom(t *testing.T, local, addr string, packet []byte) []byte {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Write(packet); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(c); err != nil {
+		t.Fatalf("from %s: %v after %d bytes", local, err, buf.Len())
+	}
+	return buf.Bytes()
+}
+
+// TestTCPSlowClientsFromOneAddress holds 500 slow connections from
+// 127.0.0.1 (half sent one byte, half nothing), more than the server's
+// 400 connections and with a read deadline that outlasts the test: an
+// honest client from 127.0.0.2 is still answered, because one address
+// gets at most MaxConnectionsPerIP of them and the rest are refused at
+// once.
+func TestTCPSlowClientsFromOneAddress(t *testing.T) {
+	const slow, perIP = 500, 16
+	// Both ends of every connection are in this process.
+	raiseFileLimit(t, 2*slow+100)
+	obs := &dropCounter{dropped: map[string]int{}}
+	s, err := Start(Options{Listen: "127.0.0.1", UDPReaders: 1, MaxConnections: 400, MaxConnectionsPerIP: perIP,
+		ReadTimeout: time.Minute, IOTimeout: 10 * time.Second, Handler: echoHandler{}, Observer: obs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Shutdown(context.Background()) })
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port()))
+	packet := echoPacket()
+	for i := range slow {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatalf("slow connection %d: %v", i, err)
+		}
+		defer c.Close()
+		if i%2 == 0 {
+			if _, err := c.Write(packet[:1]); err != nil {
+				t.Fatalf("slow connection %d: %v", i, err)
+			}
+		}
+	}
+	// The listener accepts in order: when the honest connection is
+	// accepted, every slow one has been admitted or refused.
+	if got := exchangeFrom(t, "127.0.0.2", addr, packet); !bytes.Equal(got, packet) {
+		t.Fatalf("honest client: answer %x, want %x", got, packet)
+	}
+	if got, want := obs.counts(), map[string]int{"max_connections_per_ip": slow - perIP}; !maps.Equal(got, want) {
+		t.Errorf("refused connections by reason: %v, want %v", got, want)
+	}
+}
+
+// TestTCPExtraBytesAfterRequest: a client that sends bytes past its
+// request still receives the whole answer. The server reads the request,
+// answers, half-closes and drains the rest; closing with the extra bytes
+// unread would reset the connection and the answer with it. The client
+// reads only once the server has closed its socket, as a slow reader
+// would.
+func TestTCPExtraBytesAfterRequest(t *testing.T) {
+	s := startServer(t, "127.0.0.1", echoHandler{})
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port()))
+	packet := echoPacket()
+	for _, extra := range []int{100, 4000} {
+		for _, closeWrite := range []bool{false, true} {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			if _, err := c.Write(append(bytes.Clone(packet), make([]byte, extra)...)); err != nil {
+				t.Fatal(err)
+			}
+			if closeWrite {
+				c.(*net.TCPConn).CloseWrite()
+			}
+			waitFor(t, "server closes the connection", func() bool { return len(s.conns) == 0 })
+			var buf bytes.Buffer
+			_, err = buf.ReadFrom(c)
+			c.Close()
+			if err != nil || !bytes.Equal(buf.Bytes(), packet) {
+				t.Errorf("%d extra bytes (client half-closed: %v): answer %x, %v; want %x", extra, closeWrite, buf.Bytes(), err, packet)
+			}
+		}
+	}
+}
+
+// waitFor polls cond until it holds, failing the test after 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not after 10 s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestClientKey: max_connections_per_ip counts an IPv4 client by its
+// address, whether the socket reports it mapped or not, and an IPv6
+// client by its /64.
+func TestClientKey(t *testing.T) {
+	for _, tt := range []struct{ addr, key string }{
+		{"192.0.2.7", "192.0.2.7"},
+		{"::ffff:192.0.2.7", "192.0.2.7"},
+		{"2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::"},
+		{"2001:db8:1:2::1", "2001:db8:1:2::"},
+		{"2001:db8:1:3::1", "2001:db8:1:3::"},
+	} {
+		if got := clientKey(netip.MustParseAddr(tt.addr)); got != netip.MustParseAddr(tt.key) {
+			t.Errorf("clientKey(%s) = %s, want %s", tt.addr, got, tt.key)
+		}
 	}
 }

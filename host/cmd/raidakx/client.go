@@ -2,10 +2,8 @@ package main
 
 import (
 	"crypto/rand"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -20,9 +18,7 @@ import (
 	"github.com/raidakx/raidakx/host/load"
 )
 
-const clientUsage = `usage: raidakx client [flags] COMMAND [ARGS]
-
-commands:
+const clientAbout = `One node (-root or -addr):
   echo                      group 0 command 0
   alert                     42 Key Alert
   post-key KEYID KEY        41 Post Key: KEY (hex) stored under KEYID (32 hex)
@@ -31,37 +27,63 @@ commands:
   decrypt DEN SN [SPLIT]    44 then 45 on this node: sets half SPLIT (0) of coin (DEN, SN)'s
                             AN to a new key, if coins/{DEN}.{SN}.bin holds its AN here
 
+A local RAIDA (-net DIR, made by raidakx net init):
+  echo                      echo to every node at once, one row per node; exit 1 if one fails
+  exchange -to T -via A,B DEN SN
+                            44 on A and on B, 45 on T with both blocks, then a type-1 echo
+                            on T under the new AN; exit 0 only if it validates, 2 for bad
+                            input (nothing changed)
+
 encryption (-type):
   0  none
-  1  AES-128-CTR under the AN of -coin
+  1  AES-128-CTR under the AN of -coin (with -net: of the exchanged coin at each node)
   4  48-byte header, AES-256-CTR and HMAC-SHA256 under SHA-256(AN of -coin)
   5  the same under SHA-256(AN of -coin || AN of -coin2)
-Every command works under every type; the answers to types 4 and 5 are
-checked (tag, then decryption) before they are shown.
-
-flags:`
+Every one-node command works under every type; the answers to types 4 and 5
+are checked (tag, then decryption) before they are shown.`
 
 func runClient(args []string) int {
-	fs := flag.NewFlagSet("client", flag.ContinueOnError)
+	fs := newFlagSet("client", "raidakx client [flags] COMMAND [ARGS]", clientAbout,
+		"raidakx client -root var/demo -type 1 encrypt 1 1",
+		"raidakx client -addr 127.0.0.1:18014 -raida-id 14 -coin-id 6 -transport tcp -timeout 1s echo",
+		"raidakx client -root var/demo -type 5 -coin var/demo/coins/01.1.bin -coin2 1.2 get-key 00112233445566778899aabbccddeeff",
+		"raidakx client -net var/raida echo",
+		"raidakx client -net var/raida exchange -to 3 -via 1,2 1 5 -type 1")
 	root := fs.String("root", "", "data root: take port, raida_id and coin_id from its config.toml and the type-1 coin from its coins/")
+	netDir := fs.String("net", "", "local RAIDA folder (raidakx net init): the commands are echo and exchange")
 	addr := fs.String("addr", "", "node address host:port (default 127.0.0.1 and the root's port, else 18000)")
-	network := fs.String("net", "udp", "udp or tcp")
+	transport := fs.String("transport", "udp", "udp or tcp")
 	raidaID := fs.Int("raida-id", -1, "node's RAIDA id (default: the root's, else 0)")
 	coinID := fs.Int("coin-id", -1, "coin id (default: the root's, else 6)")
-	encType := fs.Int("type", 0, "encryption type 0, 1, 4 or 5")
+	encType := fs.Int("type", 0, "encryption type 0, 1, 4 or 5 (exchange: 0 or 1)")
 	coin := fs.String("coin", "", "types 1, 4, 5: coin file whose AN for this RAIDA encrypts (default ROOT/coins/01.1.bin)")
 	coin2 := fs.String("coin2", "", "type 5: second coin DEN.SN, e.g. 1.2, read from coins/{den:02x}.{sn}.bin in the folder of -coin")
-	timeout := fs.Duration("timeout", 3*time.Second, "time to wait for the answer")
-	fs.Usage = func() { fmt.Fprintln(fs.Output(), clientUsage); fs.PrintDefaults() }
-	if err := fs.Parse(args); err != nil {
-		return 2
+	to := fs.Int("to", -1, "exchange: the RAIDA whose AN of the coin changes")
+	via := fs.String("via", "", "exchange: A,B, the two RAIDAs that encrypt the key halves (split 0 and 1)")
+	timeout := fs.Duration("timeout", 3*time.Second, "time to wait for each answer")
+	pos, code, ok := fs.parse(args)
+	if !ok {
+		return code
 	}
-	if fs.NArg() == 0 || (*network != "udp" && *network != "tcp") || (*encType != 0 && *encType != 1 && *encType != 4 && *encType != 5) ||
-		(*coin2 != "" && *encType != 5) {
-		fs.Usage()
-		return 2
+	switch {
+	case len(pos) == 0:
+		return fs.fail("no command")
+	case *transport != "udp" && *transport != "tcp":
+		return fs.fail("-transport %q: want udp or tcp", *transport)
+	case *encType != 0 && *encType != 1 && *encType != 4 && *encType != 5:
+		return fs.fail("-type %d: want 0, 1, 4 or 5", *encType)
+	case *coin2 != "" && *encType != 5:
+		return fs.fail("-coin2 is for -type 5")
+	case (*to >= 0 || *via != "") && (*netDir == "" || pos[0] != "exchange"):
+		return fs.fail("-to and -via are for -net DIR exchange")
 	}
-	n := client.Node{Network: *network, Timeout: *timeout, RaidaID: 0, CoinID: 6}
+	if *netDir != "" {
+		if (*netDir == "udp" || *netDir == "tcp") && !isDir(*netDir) {
+			return fs.fail("-net names a local RAIDA folder now; the transport flag is -transport %s", *netDir)
+		}
+		return netClient(*netDir, pos, *to, *via, byte(*encType), *transport, *timeout)
+	}
+	n := client.Node{Network: *transport, Timeout: *timeout, RaidaID: 0, CoinID: 6}
 	port := 18000
 	if *root != "" {
 		cfg, err := config.Load(filepath.Join(*root, "config.toml"), *root)
@@ -89,11 +111,16 @@ func runClient(args []string) int {
 		fmt.Fprintln(os.Stderr, "raidakx client:", err)
 		return 1
 	}
-	if err := clientCommand(n, enc, fs.Args()); err != nil {
+	if err := clientCommand(n, enc, pos); err != nil {
 		fmt.Fprintln(os.Stderr, "raidakx client:", err)
 		return 1
 	}
 	return 0
+}
+
+func isDir(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
 }
 
 // clientEncryption returns encryption of type typ: none for 0; for 1 and
@@ -201,22 +228,22 @@ func clientCommand(n client.Node, enc client.Encryption, args []string) error {
 		if err := errors.Join(err1, err2); err != nil {
 			return err
 		}
-		payload := []byte{byte(den)}
-		payload = binary.BigEndian.AppendUint32(payload, uint32(sn))
 		if cmd == "decrypt" {
-			split := 0
+			split := uint64(0)
 			if len(args) > 2 {
-				split, _ = strconv.Atoi(args[2])
+				if split, err1 = strconv.ParseUint(args[2], 10, 8); err1 != nil {
+					return fmt.Errorf("SPLIT %q: want 0 or 1", args[2])
+				}
 			}
-			return roundTrip(n, enc, payload, byte(split))
+			return roundTrip(n, enc, int8(den), uint32(sn), byte(split))
 		}
+		var part []byte
 		if len(args) > 2 {
-			part, err := hexArg(args[2], 8)
-			if err != nil {
-				return err
+			if part, err1 = hexArg(args[2], 8); err1 != nil {
+				return err1
 			}
-			payload = append(payload, part...)
 		}
+		payload := client.EncryptKeyPayload(int8(den), uint32(sn), part)
 		return show(n, "44 encrypt key", client.NewRequest(abi.GroupKeys, abi.CommandEncrypt, payload, enc))
 	}
 	return fmt.Errorf("unknown command %q", cmd)
@@ -229,10 +256,10 @@ func clientCommand(n client.Node, enc client.Encryption, args []string) error {
 // initial counter block, and 45 decrypts each record from its own. Under
 // every type that block is the first 8 nonce bytes ‖ 0^8 (under type 5
 // they start with coin 2, in both requests).
-func roundTrip(n client.Node, enc client.Encryption, coin []byte, split byte) error {
+func roundTrip(n client.Node, enc client.Encryption, den int8, sn uint32, split byte) error {
 	key := make([]byte, 8)
 	rand.Read(key)
-	r44 := client.NewRequest(abi.GroupKeys, abi.CommandEncrypt, append(append([]byte(nil), coin...), key...), enc)
+	r44 := client.NewRequest(abi.GroupKeys, abi.CommandEncrypt, client.EncryptKeyPayload(den, sn, key), enc)
 	resp, err := r44.Do(n)
 	if err != nil {
 		return err
@@ -241,10 +268,8 @@ func roundTrip(n client.Node, enc client.Encryption, coin []byte, split byte) er
 	if resp.Header.Status != abi.StatusNoError {
 		return nil
 	}
-	record := []byte{0, 0, split, n.RaidaID, 0}
-	record = append(record, coin...) // the record's den and sn: the same coin
-	record = append(record, resp.Payload...)
-	r45 := client.NewRequest(abi.GroupKeys, abi.CommandDecrypt, append(append([]byte(nil), coin...), record...), enc)
+	rec := client.KeyRecord{Split: split, Raida: n.RaidaID, Den: den, SN: sn, Block: resp.Payload}
+	r45 := client.NewRequest(abi.GroupKeys, abi.CommandDecrypt, client.DecryptKeyPayload(den, sn, rec), enc)
 	r45.Nonce = r44.Nonce
 	fmt.Printf("new key half %d: %x\n", split, key)
 	return show(n, "45 decrypt raida key", r45)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -14,10 +13,7 @@ import (
 	"github.com/raidakx/raidakx/host/storage"
 )
 
-const journalUsage = `usage: raidakx journal check DIR
-       raidakx journal truncate DIR
-
-DIR is a data root (the folder of its config.toml). Run these only while
+const journalAbout = `DIR is a data root (the folder of its config.toml). Run these only while
 raidakx serve is stopped.
 
   check     show each journal file (raidakx.journal, raidakx.journal.old):
@@ -36,20 +32,20 @@ func runJournal(args []string) int { return journalMain(args, os.Stdout, os.Stde
 // journalMain runs raidakx journal with args (after "journal"), writing
 // its report to stdout and errors to stderr, and returns the exit code.
 func journalMain(args []string, stdout, stderr io.Writer) int {
-	fset := flag.NewFlagSet("journal", flag.ContinueOnError)
-	fset.SetOutput(stderr)
-	fset.Usage = func() { fmt.Fprint(stderr, journalUsage) }
-	if err := fset.Parse(args); err != nil {
-		return 2
+	fset := newFlagSet("journal", "raidakx journal check DIR\n       raidakx journal truncate DIR", journalAbout,
+		"raidakx journal check /srv/raida14", "raidakx journal truncate /srv/raida14")
+	fset.setOutput(stdout, stderr)
+	pos, code, ok := fset.parse(args)
+	if !ok {
+		return code
 	}
-	if fset.NArg() != 2 || (fset.Arg(0) != "check" && fset.Arg(0) != "truncate") {
-		if fset.NArg() > 0 && fset.Arg(0) != "check" && fset.Arg(0) != "truncate" {
-			fmt.Fprintf(stderr, "raidakx journal: unknown action %q\n", fset.Arg(0))
+	if len(pos) != 2 || (pos[0] != "check" && pos[0] != "truncate") {
+		if len(pos) > 0 && pos[0] != "check" && pos[0] != "truncate" {
+			return fset.fail("unknown action %q", pos[0])
 		}
-		fmt.Fprint(stderr, journalUsage)
-		return 2
+		return fset.fail("want an action and a data root")
 	}
-	action, dir := fset.Arg(0), fset.Arg(1)
+	action, dir := pos[0], pos[1]
 	if code := checkDataRoot(dir, stderr); code != 0 {
 		return code
 	}

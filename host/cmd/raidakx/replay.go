@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,22 +14,21 @@ import (
 )
 
 func runReplay(args []string) int {
-	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+	fs := newFlagSet("replay", "raidakx replay [flags] FILE_OR_DIR...",
+		"Replays test vector files (or every .json file of a folder) against the module.",
+		"raidakx replay testvectors",
+		"raidakx replay -engine wazero-interp -wasm build/keyexchange.wasm -v testvectors/commands.json")
 	engineName := fs.String("engine", engines.Default, "engine: "+strings.Join(engines.Names(), ", "))
 	wasmPath := fs.String("wasm", defaultWasm(), "module file")
 	verbose := fs.Bool("v", false, "print every vector's name and the module's log")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: raidakx replay [-engine NAME] [-wasm PATH] [-v] FILE_OR_DIR...")
-		fs.PrintDefaults()
+	pos, code, ok := fs.parse(args)
+	if !ok {
+		return code
 	}
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if len(pos) == 0 {
+		return fs.fail("no vector file or folder")
 	}
-	if fs.NArg() == 0 {
-		fs.Usage()
-		return 2
-	}
-	vectors, err := replay.Load(fs.Args()...)
+	vectors, err := replay.Load(pos...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "raidakx replay:", err)
 		return 1

@@ -1,18 +1,12 @@
 package main
 
 import (
-	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"log/slog"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
-	"syscall"
-	"time"
 
 	"github.com/raidakx/raidakx/host/config"
 	"github.com/raidakx/raidakx/host/node"
@@ -20,18 +14,21 @@ import (
 )
 
 func runServe(args []string) int {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs := newFlagSet("serve", "raidakx serve -config DIR/config.toml [flags]",
+		"Serves data root DIR over TCP and UDP as its config.toml says, until SIGINT or SIGTERM.",
+		"raidakx serve -config /srv/raida14/config.toml",
+		"raidakx serve -config var/demo/config.toml -wasm build/keyexchange.wasm -log-json -debug -cpuprofile serve.pprof")
 	cfgPath := fs.String("config", "", "the data root's config.toml (required); its folder is the data root")
 	wasmPath := fs.String("wasm", defaultWasm(), "module file")
 	logJSON := fs.Bool("log-json", false, "log JSON lines instead of text")
 	debugLog := fs.Bool("debug", false, "log debug messages")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	pos, code, ok := fs.parse(args)
+	if !ok {
+		return code
 	}
-	if *cfgPath == "" || fs.NArg() > 0 {
-		fmt.Fprintln(os.Stderr, "usage: raidakx serve -config DIR/config.toml [-wasm PATH] [-log-json] [-debug] [-cpuprofile FILE]")
-		return 2
+	if *cfgPath == "" || len(pos) > 0 {
+		return fs.fail("want -config DIR/config.toml and no arguments")
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -46,15 +43,7 @@ func runServe(args []string) int {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	level := slog.LevelInfo
-	if *debugLog {
-		level = slog.LevelDebug
-	}
-	var h slog.Handler = slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})
-	if *logJSON {
-		h = slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})
-	}
-	logger := slog.New(h)
+	logger := newLogger(*logJSON, *debugLog)
 
 	dataRoot := filepath.Dir(*cfgPath)
 	cfg, err := config.Load(*cfgPath, dataRoot)
@@ -65,8 +54,8 @@ func runServe(args []string) int {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(int64(cfg.GoMemoryLimit))
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
+	ctx, sigs, release := catchSignals()
+	defer release()
 	n, err := node.Start(ctx, dataRoot, cfg, *wasmPath, logger)
 	if corrupt := (*storage.JournalCorruptError)(nil); errors.As(err, &corrupt) {
 		// Replay stopped before intact batches: acknowledged changes are
@@ -82,14 +71,5 @@ func runServe(args []string) int {
 		logger.Error("cannot start", "err", err)
 		return 1
 	}
-	<-ctx.Done()
-	logger.Info("stopping: finishing requests in flight")
-	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := n.Shutdown(sctx); err != nil {
-		logger.Error("shutdown", "err", err)
-		return 1
-	}
-	logger.Info("stopped")
-	return 0
+	return runUntilSignalled(sigs, logger, n.Shutdown, n.Abort, cfg.ShutdownTimeout.D())
 }

@@ -39,8 +39,6 @@ package wasmtime
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -100,9 +98,9 @@ type Module struct {
 
 // Compile compiles wasm, checks it against the ABI (imports, exports,
 // signatures and version) and returns it ready to instantiate. With
-// opts.CacheDir set, the compiled code is kept there between runs; that
-// folder must be writable only by the host's user, since its files are
-// loaded as machine code.
+// opts.CacheDir set, the compiled code is kept there between runs, in the
+// module's folder (engine.ModuleCacheDir, which refuses a folder others
+// could write: its files are loaded as machine code).
 func Compile(ctx context.Context, wasm []byte, opts engine.Options, logger *slog.Logger) (*Module, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -148,18 +146,17 @@ func Compile(ctx context.Context, wasm []byte, opts engine.Options, logger *slog
 func (m *Module) load(eng *wasmtime.Engine, wasm []byte, cacheDir string) (*wasmtime.Module, error) {
 	var path string
 	if cacheDir != "" {
-		sum := sha256.Sum256(wasm)
-		dir := filepath.Join(cacheDir, "wasmtime-"+Version+"-"+runtime.GOOS+"-"+runtime.GOARCH)
-		path = filepath.Join(dir, hex.EncodeToString(sum[:])+".cwasm")
+		dir, err := engine.ModuleCacheDir(cacheDir, "wasmtime", wasm)
+		if err != nil {
+			return nil, err
+		}
+		path = filepath.Join(dir, "wasmtime-"+Version+"-"+runtime.GOOS+"-"+runtime.GOARCH+".cwasm")
 		if artifact, err := os.ReadFile(path); err == nil {
 			if compiled, err := wasmtime.NewModuleDeserialize(eng, artifact); err == nil {
 				m.artifact, m.cacheFile = artifact, path
 				return compiled, nil
 			}
 			m.logger.Warn("wasmtime: replacing unusable cache file", "path", path)
-		}
-		if err := os.MkdirAll(dir, 0o750); err != nil {
-			return nil, fmt.Errorf("compilation cache %s: %w", cacheDir, err)
 		}
 	}
 	compiled, err := wasmtime.NewModule(eng, wasm)

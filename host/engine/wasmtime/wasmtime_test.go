@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -741,6 +742,28 @@ func TestCacheDir(t *testing.T) {
 	mod.Close()
 	if b, _ := os.ReadFile(path); string(b) == "garbage" {
 		t.Fatal("damaged cache file kept")
+	}
+	// Another module gets a cache file of its own, in another folder.
+	other, err := Compile(context.Background(), wat(t, echoBody, abi.Version), engine.Options{CacheDir: dir}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	mod2, err := Compile(context.Background(), wat(t, `(i32.const 0)`, abi.Version), engine.Options{CacheDir: dir}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mod2.Close()
+	if filepath.Dir(mod2.cacheFile) == filepath.Dir(other.cacheFile) || filepath.Dir(filepath.Dir(mod2.cacheFile)) != filepath.Join(dir, "wasmtime") {
+		t.Errorf("two modules cached as %s and %s: want one folder each under %s", other.cacheFile, mod2.cacheFile, filepath.Join(dir, "wasmtime"))
+	}
+	// A cache folder others can write is refused.
+	open := t.TempDir()
+	if err := os.Chmod(open, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Compile(context.Background(), wasm, engine.Options{CacheDir: open}, quiet); !errors.Is(err, engine.ErrUntrustedCache) {
+		t.Errorf("world-writable cache: error %v, want engine.ErrUntrustedCache", err)
 	}
 }
 

@@ -45,10 +45,15 @@ func compile(ctx context.Context, wasm []byte, interp, interruptible bool, opts 
 	// CloseOnContextDone compiles in the checks that let Interrupt stop a
 	// module that loops forever (docs/RATIONALE.md).
 	rc = rc.WithMemoryLimitPages(opts.MemoryLimitPages()).WithCloseOnContextDone(interruptible)
-	if opts.CacheDir != "" {
-		cache, err := wazero.NewCompilationCacheWithDir(opts.CacheDir)
+	// The interpreter compiles nothing worth keeping.
+	if opts.CacheDir != "" && !interp {
+		dir, err := engine.ModuleCacheDir(opts.CacheDir, "wazero", wasm)
 		if err != nil {
-			return nil, fmt.Errorf("compilation cache %s: %w", opts.CacheDir, err)
+			return nil, err
+		}
+		cache, err := wazero.NewCompilationCacheWithDir(dir)
+		if err != nil {
+			return nil, fmt.Errorf("compilation cache %s: %w", dir, err)
 		}
 		rc = rc.WithCompilationCache(cache)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"log/slog"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -677,5 +679,53 @@ func BenchmarkHandleEcho(b *testing.B) {
 			}
 			checkEcho(b, resp[:abi.HeaderSize])
 		})
+	}
+}
+
+// TestCompilationCache: compiled code is kept under the cache folder in a
+// folder per module, named by the module's SHA-256, so that two modules
+// (here the faulty module and the same with a custom section appended,
+// which changes its bytes and not its code) never share an entry; a
+// second compile loads from it; a folder others can write is refused.
+func TestCompilationCache(t *testing.T) {
+	faulty, err := os.ReadFile(wasmtest.FaultyPath(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Custom section (id 0), 6 bytes: the name "note" (4 bytes with its
+	// length) and one byte of content.
+	other := cat(faulty, section(0, cat(name("note"), []byte{1})...))
+	dir := t.TempDir()
+	for _, wasm := range [][]byte{faulty, other, faulty} {
+		mod, err := wazero.Compile(context.Background(), wasm, false, engine.Options{MemoryLimit: 32 << 20, CacheDir: dir}, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mod.Close()
+	}
+	folders, err := os.ReadDir(filepath.Join(dir, "wazero"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range folders {
+		names = append(names, f.Name())
+		// wazero keeps its entries in a folder of its own version.
+		entries, _ := filepath.Glob(filepath.Join(dir, "wazero", f.Name(), "wazero-*", "*"))
+		if len(entries) == 0 {
+			t.Errorf("module %s: no cache entry", f.Name())
+		}
+	}
+	a, b := sha256.Sum256(faulty), sha256.Sum256(other)
+	if want := []string{hex.EncodeToString(a[:]), hex.EncodeToString(b[:])}; !slices.Equal(names, slices.Sorted(slices.Values(want))) {
+		t.Errorf("cache folders %q, want %q", names, want)
+	}
+
+	open := t.TempDir()
+	if err := os.Chmod(open, 0o770); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wazero.Compile(context.Background(), faulty, false, engine.Options{CacheDir: open}, nil); !errors.Is(err, engine.ErrUntrustedCache) {
+		t.Errorf("group-writable cache: error %v, want engine.ErrUntrustedCache", err)
 	}
 }

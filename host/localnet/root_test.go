@@ -1,4 +1,4 @@
-package main
+package localnet
 
 import (
 	"bytes"
@@ -14,9 +14,9 @@ import (
 	"github.com/raidakx/raidakx/host/storage"
 )
 
-func TestInitFull(t *testing.T) {
+func TestCreateRootFull(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "root")
-	if err := initDataRoot(dir, 14, 6, 18000, true); err != nil {
+	if err := CreateRoot(dir, RootOptions{RaidaID: 14, CoinID: 6, Port: 18000, Full: true, Coins: []Coin{NewCoin(1, 1, 6), NewCoin(1, 2, 6)}}); err != nil {
 		t.Fatal(err)
 	}
 	var files int
@@ -51,7 +51,7 @@ func TestInitFull(t *testing.T) {
 	mfs := abi.MFS(now.Year(), int(now.Month()))
 	record := func(den int8, sn uint32) []byte {
 		t.Helper()
-		page, err := os.ReadFile(pageFilePath(dir, den, abi.Page(sn)))
+		page, err := os.ReadFile(PagePath(dir, den, abi.Page(sn)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -82,12 +82,12 @@ func TestInitFull(t *testing.T) {
 	}
 }
 
-func TestInitDefaultHasNoPages(t *testing.T) {
+func TestCreateRootHasNoPages(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "root")
-	if err := initDataRoot(dir, 0, 6, 18000, false); err != nil {
+	if err := CreateRoot(dir, RootOptions{CoinID: 6, Port: 18000}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(pageFilePath(dir, -8, 0)); !os.IsNotExist(err) {
-		t.Errorf("init without -full made page f8/00/0000.bin (%v)", err)
+	if _, err := os.Stat(PagePath(dir, -8, 0)); !os.IsNotExist(err) {
+		t.Errorf("a root without Full got page f8/00/0000.bin (%v)", err)
 	}
 }
