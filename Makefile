@@ -105,4 +105,4 @@ vectors:
 	$(GO) run ./testvectors/gen -out testvectors
 
 clean:
-	rm -f $(WASM) $(BIN) $(BUILD)/faulty.wasm $(BUILD)/bench.txt $(BUILD)/bench-cost.txt $(BUILD)/bench-storage.txt
+	rm -f $(WASM) $(BIN) $(BUILD)/faulty.wasm $(LIBWASMTIME) $(BUILD)/bench.txt $(BUILD)/bench-cost.txt $(BUILD)/bench-storage.txt

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -69,15 +68,9 @@ func Serve(ctx context.Context, n *Net, o ServeOptions) (_ *Server, err error) {
 	var reg *metrics.Registry
 	if o.MetricsListen != "" {
 		reg = metrics.NewRegistry()
-		ln, err := net.Listen("tcp", o.MetricsListen)
-		if err != nil {
-			return nil, fmt.Errorf("metrics: %w", err)
+		if s.metrics, s.MetricsAddr, err = metrics.Listen(o.MetricsListen, reg.Handler()); err != nil {
+			return nil, err
 		}
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", reg.Handler())
-		s.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-		s.MetricsAddr = ln.Addr().String()
-		go s.metrics.Serve(ln)
 		s.logger.Info("metrics of every node, labelled raida_id", "addr", s.MetricsAddr)
 	}
 	for _, nd := range n.Nodes {

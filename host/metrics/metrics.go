@@ -3,6 +3,8 @@
 package metrics
 
 import (
+	"fmt"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -33,6 +35,20 @@ func NewRegistry() *Registry {
 // Handler serves the metrics in the Prometheus text format.
 func (r *Registry) Handler() http.Handler {
 	return promhttp.HandlerFor(r.reg, promhttp.HandlerOpts{})
+}
+
+// Listen serves h at /metrics on addr (TCP) in the background, and
+// returns the server, to close, and the address it listens on.
+func Listen(addr string, h http.Handler) (*http.Server, string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("metrics: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", h)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	return srv, ln.Addr().String(), nil
 }
 
 // Node adds a node's series, labelled raida_id=raidaID, and returns its

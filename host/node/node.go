@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"time"
 
@@ -122,16 +121,12 @@ func start(ctx context.Context, dataRoot string, cfg *config.Config, wasmPath st
 		observer = sh.Metrics.Node(cfg.RaidaID, n.pool.Stats, n.pages.Stats)
 	} else if cfg.MetricsListen != "" {
 		m := metrics.New(n.pool.Stats, n.pages.Stats)
-		ln, err := net.Listen("tcp", cfg.MetricsListen)
-		if err != nil {
-			return nil, fmt.Errorf("metrics: %w", err)
+		var addr string
+		if n.metrics, addr, err = metrics.Listen(cfg.MetricsListen, m.Handler()); err != nil {
+			return nil, err
 		}
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", m.Handler())
-		n.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-		go n.metrics.Serve(ln)
 		observer = m
-		logger.Info("metrics", "addr", ln.Addr().String())
+		logger.Info("metrics", "addr", addr)
 	}
 	if n.srv, err = server.Start(server.Options{
 		Listen:              cfg.Listen,

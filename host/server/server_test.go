@@ -233,11 +233,17 @@ func (h recordHandler) Serve(req, resp []byte) (int, error) {
 	return copy(resp, req), nil
 }
 
-// exchangeTCP sends packet over a new connection, closing the write side
-// after it when halfClose, and returns all the answer.
-func exchangeTCP(t *testing.T, addr string, packet []byte, halfClose bool) []byte {
+// exchangeTCP sends packet over a new connection from the address local
+// ("" for any), closing the write side after it when halfClose, and
+// returns all the answer, failing the test if the connection ends in an
+// error (a reset) or is still open after 10 s.
+func exchangeTCP(t *testing.T, local, addr string, packet []byte, halfClose bool) []byte {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
+	var d net.Dialer
+	if local != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(local)}
+	}
+	c, err := d.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +257,7 @@ func exchangeTCP(t *testing.T, addr string, packet []byte, halfClose bool) []byt
 	}
 	var buf bytes.Buffer
 	if _, err := buf.ReadFrom(c); err != nil {
-		t.Fatal(err)
+		t.Fatalf("from %q: %v after %d bytes", local, err, buf.Len())
 	}
 	return buf.Bytes()
 }
@@ -280,7 +286,7 @@ func TestTCPTypes45Framing(t *testing.T) {
 			}
 			// Bytes 22-23 hold the sn: read as a 32-byte header's L they
 			// would make the server wait for 0x0304 more bytes.
-			if got := exchangeTCP(t, addr, packet, false); !bytes.Equal(got, packet) {
+			if got := exchangeTCP(t, "", addr, packet, false); !bytes.Equal(got, packet) {
 				t.Fatalf("type %d, payload %d bytes: answer %x, want %x", enc.Type, size, got, packet)
 			}
 			<-h.seen
@@ -290,7 +296,7 @@ func TestTCPTypes45Framing(t *testing.T) {
 	r := client.NewRequest(abi.GroupStatus, abi.CommandEcho, nil, client.Encryption{Type: 4, AN: an})
 	packet := r.Encode(n)
 	for _, k := range []int{abi.Header48Min, 30, abi.Header48Size - 1} {
-		if got := exchangeTCP(t, addr, packet[:k], true); !bytes.Equal(got, packet[:k]) {
+		if got := exchangeTCP(t, "", addr, packet[:k], true); !bytes.Equal(got, packet[:k]) {
 			t.Errorf("%d bytes of a type-4 header: answer %x, want the request", k, got)
 		}
 		<-h.seen
@@ -298,7 +304,7 @@ func TestTCPTypes45Framing(t *testing.T) {
 	// Fewer than 17 bytes, or fewer than 32 of type 0: no answer.
 	type0 := client.NewRequest(abi.GroupStatus, abi.CommandEcho, nil, client.Encryption{}).Encode(n)
 	for _, p := range [][]byte{packet[:abi.Header48Min-1], packet[:1], type0[:abi.Header48Min], type0[:abi.HeaderSize-1]} {
-		if got := exchangeTCP(t, addr, p, true); len(got) != 0 {
+		if got := exchangeTCP(t, "", addr, p, true); len(got) != 0 {
 			t.Errorf("%d bytes (type %d): answered %x", len(p), p[min(len(p)-1, abi.OffEncryptionType)], got)
 		}
 	}
@@ -354,28 +360,6 @@ func echoPacket() []byte {
 	return client.NewRequest(abi.GroupStatus, abi.CommandEcho, nil, client.Encryption{}).Encode(client.Node{RaidaID: 3, CoinID: 6})
 }
 
-// exchangeFrom sends packet to addr over a connection from the address
-// local and returns all the answer, failing the test if the connection
-// ends in an error (a reset) or is still open after 10 s.
-func exchangeFrom(t *testing.T, local, addr string, packet []byte) []byte {
-	t.Helper()
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}
-	c, err := d.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := c.Write(packet); err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(c); err != nil {
-		t.Fatalf("from %s: %v after %d bytes", local, err, buf.Len())
-	}
-	return buf.Bytes()
-}
-
 // TestTCPSlowClientsFromOneAddress holds 500 slow connections from
 // 127.0.0.1 (half sent one byte, half nothing), more than the server's
 // 400 connections and with a read deadline that outlasts the test: an
@@ -409,7 +393,7 @@ func TestTCPSlowClientsFromOneAddress(t *testing.T) {
 	}
 	// The listener accepts in order: when the honest connection is
 	// accepted, every slow one has been admitted or refused.
-	if got := exchangeFrom(t, "127.0.0.2", addr, packet); !bytes.Equal(got, packet) {
+	if got := exchangeTCP(t, "127.0.0.2", addr, packet, false); !bytes.Equal(got, packet) {
 		t.Fatalf("honest client: answer %x, want %x", got, packet)
 	}
 	if got, want := obs.counts(), map[string]int{"max_connections_per_ip": slow - perIP}; !maps.Equal(got, want) {
