@@ -160,8 +160,24 @@ func (c *Config) setDefaults(dataRoot string, maxQueueSet bool) error {
 		if !filepath.IsAbs(c.CacheDir) {
 			c.CacheDir = filepath.Join(dataRoot, c.CacheDir)
 		}
+		if within(dataRoot, c.CacheDir) {
+			return fmt.Errorf("cache_dir %s is inside the data root: whoever can write the data root (the C node, a backup restore, a shared volume) could put machine code there that raidakx runs outside the sandbox; "+
+				"remove cache_dir from config.toml (the default is ~/.cache/raidakx) or name a folder outside the data root", c.CacheDir)
+		}
 	}
 	return nil
+}
+
+// within reports whether path is dir or lies under it, by their absolute
+// names.
+func within(dir, path string) bool {
+	d, err1 := filepath.Abs(dir)
+	p, err2 := filepath.Abs(path)
+	if err1 != nil || err2 != nil {
+		return true // cannot tell: refuse
+	}
+	rel, err := filepath.Rel(d, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // CacheOff is the cache_dir value that turns the compilation cache off:

@@ -61,7 +61,12 @@ func TestCacheDir(t *testing.T) {
 		{"HOME", "", "", func(string) string { return filepath.Join(home, ".cache", "raidakx") }},
 		{"off", xdg, `cache_dir = "off"`, func(string) string { return "" }},
 		{"absolute", xdg, `cache_dir = "/var/cache/rk"`, func(string) string { return "/var/cache/rk" }},
-		{"relative", xdg, `cache_dir = "cc"`, func(root string) string { return filepath.Join(root, "cc") }},
+		{"relative", xdg, `cache_dir = "../cc"`, func(root string) string { return filepath.Join(filepath.Dir(root), "cc") }},
+		// Inside the data root (an earlier init wrote cache_dir = "cache"):
+		// refused, since whoever writes the data root could plant code.
+		{"in the data root", xdg, `cache_dir = "cache"`, nil},
+		{"the data root itself", xdg, `cache_dir = "."`, nil},
+		{"in the data root, absolute", xdg, `cache_dir = "DATAROOT/x/y"`, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -69,17 +74,24 @@ func TestCacheDir(t *testing.T) {
 			t.Setenv("HOME", home)
 			dir := t.TempDir()
 			path := filepath.Join(dir, "config.toml")
-			if err := os.WriteFile(path, []byte("[server]\nport = 1\n"+tt.line+"\n"), 0o600); err != nil {
+			line := strings.ReplaceAll(tt.line, "DATAROOT", dir)
+			if err := os.WriteFile(path, []byte("[server]\nport = 1\n"+line+"\n"), 0o600); err != nil {
 				t.Fatal(err)
 			}
 			c, err := Load(path, dir)
+			if tt.want == nil {
+				if err == nil || !strings.Contains(err.Error(), "inside the data root") {
+					t.Fatalf("cache_dir %q: err %v, want refused as inside the data root", c.CacheDir, err)
+				}
+				return
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
 			if want := tt.want(dir); c.CacheDir != want {
 				t.Errorf("cache_dir %q, want %q", c.CacheDir, want)
 			}
-			if c.CacheDir != "" && strings.HasPrefix(c.CacheDir, dir+"/") && tt.name != "relative" {
+			if c.CacheDir != "" && strings.HasPrefix(c.CacheDir, dir+"/") {
 				t.Errorf("cache_dir %q inside the data root", c.CacheDir)
 			}
 		})
