@@ -60,10 +60,13 @@ type Options struct {
 // bytes would send a reset, which can destroy the answer before the
 // client reads it (RFC 1122 4.2.2.13). A request is at most 65,567
 // bytes, so drainBytes covers whatever an honest client sent past it.
-const (
-	drainBytes   = 64 << 10
-	drainTimeout = time.Second
-)
+// An address gets at most MaxConnectionsPerIP connections draining at
+// once; past that its connections close right after the answer, so
+// that answered requests kept open cannot fill max_connections either.
+const drainBytes = 64 << 10
+
+// drainTimeout is a variable for tests.
+var drainTimeout = time.Second
 
 // Server is a running server.
 type Server struct {
@@ -73,7 +76,8 @@ type Server struct {
 	udp      *net.UDPConn
 	conns    chan struct{} // one token per open TCP connection
 	perIPMu  sync.Mutex
-	perIP    map[netip.Addr]int // clientKey -> connections counted against MaxConnectionsPerIP
+	reading  perIP // clientKey -> connections receiving their request
+	draining perIP // clientKey -> connections draining after their answer
 	wg       sync.WaitGroup
 	stopping atomic.Bool
 	bufs     sync.Pool // *[]byte: a TCP request then its response
@@ -87,7 +91,7 @@ func Start(opts Options) (*Server, error) {
 	if opts.UDPReaders < 1 || opts.MaxConnections < 1 || opts.MaxConnectionsPerIP < 1 || opts.ReadTimeout <= 0 || opts.IOTimeout <= 0 {
 		return nil, errors.New("server: UDPReaders, MaxConnections, MaxConnectionsPerIP, ReadTimeout and IOTimeout must be positive")
 	}
-	s := &Server{opts: opts, logger: opts.Logger, conns: make(chan struct{}, opts.MaxConnections), perIP: map[netip.Addr]int{}}
+	s := &Server{opts: opts, logger: opts.Logger, conns: make(chan struct{}, opts.MaxConnections), reading: perIP{}, draining: perIP{}}
 	s.bufs.New = func() any { b := make([]byte, abi.RequestCap+abi.ResponseCap); return &b }
 	addr := net.JoinHostPort(opts.Listen, strconv.Itoa(opts.Port))
 	ln, err := net.Listen("tcp", addr)
@@ -227,14 +231,14 @@ func (s *Server) acceptTCP() {
 			continue
 		}
 		key := clientKey(c.RemoteAddr().(*net.TCPAddr).AddrPort().Addr())
-		if !s.admitIP(key) {
+		if !s.admit(s.reading, key) {
 			s.drop(c, "max_connections_per_ip")
 			continue
 		}
 		select {
 		case s.conns <- struct{}{}:
 		default:
-			s.releaseIP(key)
+			s.release(s.reading, key)
 			s.drop(c, "max_connections")
 			continue
 		}
@@ -263,24 +267,27 @@ func clientKey(a netip.Addr) netip.Addr {
 	return p.Addr()
 }
 
-// admitIP counts a connection from key, unless key has
-// MaxConnectionsPerIP already.
-func (s *Server) admitIP(key netip.Addr) bool {
+// perIP counts connections by clientKey, against MaxConnectionsPerIP.
+type perIP map[netip.Addr]int
+
+// admit counts a connection from key in m, unless key has
+// MaxConnectionsPerIP there already.
+func (s *Server) admit(m perIP, key netip.Addr) bool {
 	s.perIPMu.Lock()
 	defer s.perIPMu.Unlock()
-	if s.perIP[key] >= s.opts.MaxConnectionsPerIP {
+	if m[key] >= s.opts.MaxConnectionsPerIP {
 		return false
 	}
-	s.perIP[key]++
+	m[key]++
 	return true
 }
 
-// releaseIP uncounts a connection from key.
-func (s *Server) releaseIP(key netip.Addr) {
+// release uncounts a connection from key in m.
+func (s *Server) release(m perIP, key netip.Addr) {
 	s.perIPMu.Lock()
 	defer s.perIPMu.Unlock()
-	if s.perIP[key]--; s.perIP[key] <= 0 {
-		delete(s.perIP, key)
+	if m[key]--; m[key] <= 0 {
+		delete(m, key)
 	}
 }
 
@@ -320,6 +327,8 @@ func readHeader(c io.Reader, buf []byte) (head, bodyLen int, err error) {
 // its address's MaxConnectionsPerIP until the request is read: past that
 // the pool bounds its time, and a client that opens its next connection
 // as soon as it has its answer is not refused for the one it finished.
+// The drain after the answer has its own budget of MaxConnectionsPerIP
+// per address.
 func (s *Server) serveTCP(c *net.TCPConn, key netip.Addr) {
 	defer s.wg.Done()
 	defer func() { <-s.conns }()
@@ -333,7 +342,7 @@ func (s *Server) serveTCP(c *net.TCPConn, key netip.Addr) {
 	// 5: no answer.
 	head, bodyLen, err := readHeader(c, buf)
 	if head == 0 {
-		s.releaseIP(key)
+		s.release(s.reading, key)
 		return
 	}
 	n := 0
@@ -342,7 +351,7 @@ func (s *Server) serveTCP(c *net.TCPConn, key netip.Addr) {
 		// type-4/5 body longer than 65,519 bytes is cut and answered 16.
 		n, err = io.ReadFull(c, buf[head:min(head+bodyLen, abi.RequestCap)])
 	}
-	s.releaseIP(key)
+	s.release(s.reading, key)
 	switch {
 	case err == nil, errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		// The client sent all, or closed early: the module answers a short
@@ -366,8 +375,9 @@ func (s *Server) serveTCP(c *net.TCPConn, key netip.Addr) {
 	}
 	// Half-close, then read what the client still sends (bytes past the
 	// request, or nothing until its close), within bounds.
-	if c.CloseWrite() == nil {
+	if c.CloseWrite() == nil && s.admit(s.draining, key) {
 		c.SetReadDeadline(time.Now().Add(drainTimeout))
 		io.CopyN(io.Discard, c, drainBytes)
+		s.release(s.draining, key)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"maps"
 	"net"
 	"net/netip"
@@ -433,6 +434,55 @@ func TestTCPExtraBytesAfterRequest(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestTCPDrainPerAddress: connections whose answer was sent but which
+// the client keeps open drain for at most drainTimeout, and only
+// MaxConnectionsPerIP of one address at once; the others are closed right
+// after their answer. Otherwise a client could hold max_connections with
+// answered requests, one cheap request per slot per drainTimeout.
+func TestTCPDrainPerAddress(t *testing.T) {
+	defer func(d time.Duration) { drainTimeout = d }(drainTimeout)
+	drainTimeout = time.Hour // the held ones stay held for the test
+	const perIP, clients = 4, 10
+	s, err := Start(Options{Listen: "127.0.0.1", UDPReaders: 1, MaxConnections: 100, MaxConnectionsPerIP: perIP,
+		ReadTimeout: 10 * time.Second, IOTimeout: 10 * time.Second, Handler: echoHandler{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port()))
+	packet := echoPacket()
+	var conns []net.Conn
+	for range clients {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := c.Write(packet); err != nil {
+			t.Fatal(err)
+		}
+		answer := make([]byte, len(packet))
+		if _, err := io.ReadFull(c, answer); err != nil || !bytes.Equal(answer, packet) {
+			t.Fatalf("answer %x, %v; want %x", answer, err, packet)
+		}
+		conns = append(conns, c)
+	}
+	draining := func() int {
+		s.perIPMu.Lock()
+		defer s.perIPMu.Unlock()
+		return s.draining[netip.MustParseAddr("127.0.0.1")]
+	}
+	waitFor(t, "all but the draining connections closed", func() bool { return len(s.conns) == perIP })
+	if n := draining(); n != perIP {
+		t.Errorf("%d connections draining, want %d", n, perIP)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	waitFor(t, "every connection closed", func() bool { return len(s.conns) == 0 && draining() == 0 })
 }
 
 // waitFor polls cond until it holds, failing the test after 10 s.
