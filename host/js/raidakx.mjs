@@ -42,8 +42,9 @@
 //   - Interrupt running WebAssembly. requestTimeoutMs is checked on every
 //     import call: a module past it traps there (252). A module that loops
 //     without calling an import (build/faulty.wasm behaviour 3) hangs the
-//     thread for good; run the kit in a Worker that can be terminated if
-//     that matters.
+//     thread for good. In Node.js, loadIsolated (worker.mjs) runs the
+//     instance in a worker thread that it terminates at requestTimeoutMs,
+//     and answers 252; in a browser, run the kit in a Worker.
 //   - Cap the module's memory: it declares its own, which may grow to
 //     4 GiB (the Go host's memory_limit is 64 MiB).
 //   - Sleep in poll_oneoff: it returns at once. The Go runtime only sleeps
@@ -200,8 +201,9 @@ async function nodeCrypto() {
 // ---- section 6: the 252 answer ----------------------------------------------
 
 // internalError is the answer of section 6 to req (abi.PutInternalError):
-// empty for a packet too short to be answered.
-function internalError(req, raidaId) {
+// empty for a packet too short to be answered. worker.mjs answers with it
+// too.
+export function internalError(req, raidaId) {
   const long = req.length >= 17 && (req[16] === 4 || req[16] === 5);
   if (req.length < (long ? 17 : HEADER)) return new Uint8Array(0);
   const resp = new Uint8Array(long ? HEADER48 : HEADER);

@@ -107,15 +107,16 @@ export function vectorRandom(bytes) {
 }
 
 // runVector answers vector v with module (what compile returned) and
-// returns its problems, none when it passes. log gets every log message.
-export async function runVector(module, v, log = () => {}) {
+// returns its problems, none when it passes. log gets every log message;
+// open makes the kit (worker.test.mjs passes loadIsolated's).
+export async function runVector(module, v, log = () => {}, open = (backend, options) => load(module, backend, options)) {
   const req = hex('request_hex', v.request_hex), want = hex('response_hex', v.response_hex);
   const { before, expect } = vectorState(v);
   const { raida_id: raidaId, coin_id: coinId } = v.config ?? {};
   const rnd = vectorRandom(hex('random_hex', v.random_hex));
   const time = BigInt(v.time_unix) * 1000000000n;
   const backend = new MemoryBackend({ records: before.records, files: before.files, random: rnd.random, now: () => time, log });
-  const kit = await load(module, backend, { raidaId, coinId });
+  const kit = await open(backend, { raidaId, coinId });
   const got = kit.handle(req);
   kit.close();
   const problems = [];
