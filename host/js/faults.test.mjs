@@ -5,39 +5,11 @@
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { compile, load, MemoryBackend } from './raidakx.mjs';
-import { FAULTY_WASM, readModule, faultyRequest, unhex, toHex } from './testutil.mjs';
+import { compile, load } from './raidakx.mjs';
+import { FAULTY_WASM, readModule, faultyRequest, toHex, spyBackend, internal252, echoAnswer } from './testutil.mjs';
 
 const RAIDA = 14, COIN = 6;
 const module = await compile(readModule(FAULTY_WASM));
-
-// spyBackend is a MemoryBackend that counts the page locks it holds and
-// records calls in order.
-function spyBackend(overrides = {}) {
-  const b = new MemoryBackend({ log: (level, msg) => b.calls.push(`log ${msg}`) });
-  b.calls = [];
-  b.held = 0;
-  b.lockPage = (den, page) => { b.held++; b.calls.push(`lock ${den} ${page}`); };
-  b.unlockPage = (den, page) => { b.held--; b.calls.push(`unlock ${den} ${page}`); };
-  b.commit = () => b.calls.push('commit');
-  return Object.assign(b, overrides);
-}
-
-// internal252 is the 252 answer of ABI.md section 6 to a faultyRequest:
-// raida id, 0, status 252, group 0 (the header is valid), frames 00 01,
-// the echo bytes, all else zero.
-function internal252(echo) {
-  return unhex(`${RAIDA.toString(16).padStart(2, '0')} 00 fc 00 0001 ${echo.toString(16).padStart(4, '0')}` + '00'.repeat(24));
-}
-
-// echoAnswer is the faulty module's healthy answer to
-// faultyRequest(behaviour 0): status 250 and the body's first 16 bytes.
-function echoAnswer(req) {
-  const want = new Uint8Array(32);
-  want.set([RAIDA, 0, 250, 0, 0, 1, req[30], req[31]]);
-  want.set(req.subarray(32, 48), 16);
-  return want;
-}
 
 const faults = [
   // [name, behaviour, D (body bytes 0-3), why the kit faults it]
@@ -62,13 +34,13 @@ for (const [name, behaviour, d, reason] of faults) {
   test(`fault: ${name} (behaviour ${behaviour}) is answered 252 on a new instance`, async () => {
     const b = spyBackend();
     const kit = await load(module, b, { raidaId: RAIDA, coinId: COIN });
-    assert.equal(toHex(kit.handle(faultyRequest(RAIDA, COIN, behaviour, 0x1234, d))), toHex(internal252(0x1234)));
+    assert.equal(toHex(kit.handle(faultyRequest(RAIDA, COIN, behaviour, 0x1234, d))), toHex(internal252(RAIDA, 0x1234)));
     assert.equal(b.held, 0, 'page lock released');
     assert.ok(b.calls.some((c) => c.startsWith('log raidakx: instance failed') && c.includes(reason)), `log says "${reason}":\n${b.calls.join('\n')}`);
     assert.deepEqual(kit.stats(), { requests: 1, faults: 1, instances: 1 });
 
     const next = faultyRequest(RAIDA, COIN, 0, 0x5678);
-    assert.equal(toHex(kit.handle(next)), toHex(echoAnswer(next)));
+    assert.equal(toHex(kit.handle(next)), toHex(echoAnswer(RAIDA, next)));
     assert.deepEqual(kit.stats(), { requests: 2, faults: 1, instances: 2 }, 'a new instance answered');
   });
 }
@@ -96,7 +68,7 @@ test('fault: a commit that throws answers 252', async () => {
   const b = spyBackend({ commit() { throw new Error('disk on fire'); } });
   const kit = await load(module, b, { raidaId: RAIDA, coinId: COIN });
   // Behaviour 14 is healthy and writes Keys/faulty.txt.
-  assert.equal(toHex(kit.handle(faultyRequest(RAIDA, COIN, 14, 9))), toHex(internal252(9)));
+  assert.equal(toHex(kit.handle(faultyRequest(RAIDA, COIN, 14, 9))), toHex(internal252(RAIDA, 9)));
   assert.ok(b.calls.includes('log raidakx: commit failed; answering 252: disk on fire'), b.calls.join('\n'));
 });
 
@@ -104,7 +76,7 @@ test('fault: requestTimeoutMs stops a module that calls imports past it', async 
   const b = spyBackend();
   const kit = await load(module, b, { raidaId: RAIDA, coinId: COIN, requestTimeoutMs: 20 });
   // Behaviour 13 calls time_now until D microseconds passed: 100 s here.
-  assert.equal(toHex(kit.handle(faultyRequest(RAIDA, COIN, 13, 2, 100e6))), toHex(internal252(2)));
+  assert.equal(toHex(kit.handle(faultyRequest(RAIDA, COIN, 13, 2, 100e6))), toHex(internal252(RAIDA, 2)));
   assert.ok(b.calls.some((c) => c.includes('request time limit of 20 ms passed')), b.calls.join('\n'));
 });
 

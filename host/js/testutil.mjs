@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MemoryBackend } from './raidakx.mjs';
 
 const repo = (p) => fileURLToPath(new URL(`../../${p}`, import.meta.url));
 
@@ -83,4 +84,32 @@ export function diskState(root) {
     for (const name of fs.readdirSync(path.join(root, dir))) files.set(`${dir}/${name}`, new Uint8Array(fs.readFileSync(path.join(root, dir, name))));
   }
   return { records, files };
+}
+
+// spyBackend is a MemoryBackend that counts the page locks it holds and
+// records calls in order.
+export function spyBackend(overrides = {}) {
+  const b = new MemoryBackend({ log: (level, msg) => b.calls.push(`log ${msg}`) });
+  b.calls = [];
+  b.held = 0;
+  b.lockPage = (den, page) => { b.held++; b.calls.push(`lock ${den} ${page}`); };
+  b.unlockPage = (den, page) => { b.held--; b.calls.push(`unlock ${den} ${page}`); };
+  b.commit = () => b.calls.push('commit');
+  return Object.assign(b, overrides);
+}
+
+// internal252 is the 252 answer of ABI.md section 6 to a faultyRequest of
+// node raidaId: 0, status 252, group 0 (the header is valid), frames 00 01,
+// the echo bytes, all else zero.
+export function internal252(raidaId, echo) {
+  return unhex(`${raidaId.toString(16).padStart(2, '0')} 00 fc 00 0001 ${echo.toString(16).padStart(4, '0')}` + '00'.repeat(24));
+}
+
+// echoAnswer is node raidaId's healthy answer to faultyRequest(behaviour
+// 0) from the faulty module: status 250 and the body's first 16 bytes.
+export function echoAnswer(raidaId, req) {
+  const want = new Uint8Array(32);
+  want.set([raidaId, 0, 250, 0, 0, 1, req[30], req[31]]);
+  want.set(req.subarray(32, 48), 16);
+  return want;
 }

@@ -9,39 +9,11 @@ import assert from 'node:assert/strict';
 import { compile, load, MemoryBackend } from './raidakx.mjs';
 import { loadIsolated } from './worker.mjs';
 import { readVectors, runVector, vectorRandom, hex, compareResponse } from './vectors.mjs';
-import { WASM, FAULTY_WASM, VECTORS, readModule, faultyRequest, unhex, toHex } from './testutil.mjs';
+import { WASM, FAULTY_WASM, VECTORS, readModule, faultyRequest, unhex, toHex, spyBackend, internal252, echoAnswer } from './testutil.mjs';
 
 const RAIDA = 14, COIN = 6, TIMEOUT = 200;
 const faulty = readModule(FAULTY_WASM), keyexchange = readModule(WASM);
 const guard = { timeout: 30000 }; // a hang fails the test instead of the run
-
-// spyBackend is a MemoryBackend that counts the page locks it holds and
-// records its calls in order (as faults.test.mjs's).
-function spyBackend(overrides = {}) {
-  const b = new MemoryBackend({ log: (level, msg) => b.calls.push(`log ${msg}`) });
-  b.calls = [];
-  b.held = 0;
-  b.lockPage = (den, page) => { b.held++; b.calls.push(`lock ${den} ${page}`); };
-  b.unlockPage = (den, page) => { b.held--; b.calls.push(`unlock ${den} ${page}`); };
-  b.commit = () => b.calls.push('commit');
-  return Object.assign(b, overrides);
-}
-
-// internal252 is the 252 answer of ABI.md section 6 to a faultyRequest:
-// raida id, 0, status 252, group 0, frames 00 01, the echo bytes, all else
-// zero.
-function internal252(echo) {
-  return unhex(`${RAIDA.toString(16).padStart(2, '0')} 00 fc 00 0001 ${echo.toString(16).padStart(4, '0')}` + '00'.repeat(24));
-}
-
-// echoAnswer is the faulty module's healthy answer to behaviour 0: status
-// 250, the echo bytes, and the body's first 16 bytes.
-function echoAnswer(req) {
-  const want = new Uint8Array(32);
-  want.set([RAIDA, 0, 250, 0, 0, 1, req[30], req[31]]);
-  want.set(req.subarray(32, 48), 16);
-  return want;
-}
 
 const loops = [
   // [name, behaviour, the backend calls before the 252 (logs left out)]
@@ -54,7 +26,7 @@ for (const [name, behaviour, calls] of loops) {
     const b = spyBackend();
     const kit = await loadIsolated(faulty, b, { raidaId: RAIDA, coinId: COIN, requestTimeoutMs: TIMEOUT });
     const start = performance.now();
-    assert.equal(toHex(kit.handle(faultyRequest(RAIDA, COIN, behaviour, 0x1234))), toHex(internal252(0x1234)));
+    assert.equal(toHex(kit.handle(faultyRequest(RAIDA, COIN, behaviour, 0x1234))), toHex(internal252(RAIDA, 0x1234)));
     assert.ok(performance.now() - start >= TIMEOUT, 'answered no earlier than requestTimeoutMs');
     assert.ok(b.calls.includes('log module: faulty: looping'), 'the module ran into its loop');
     assert.ok(b.calls.includes(`log raidakx: request time limit of ${TIMEOUT} ms passed; terminating the isolated worker`), b.calls.join('\n'));
@@ -62,7 +34,7 @@ for (const [name, behaviour, calls] of loops) {
     assert.equal(b.held, 0, 'page lock released');
 
     const next = faultyRequest(RAIDA, COIN, 0, 0x5678);
-    assert.equal(toHex(kit.handle(next)), toHex(echoAnswer(next)));
+    assert.equal(toHex(kit.handle(next)), toHex(echoAnswer(RAIDA, next)));
     // The looping thread exits (terminated): only the new one stays.
     while (kit.stats().live > 1) await new Promise(setImmediate);
     assert.deepEqual(kit.stats(), { requests: 2, faults: 1, instances: 2, timeouts: 1, workers: 2, live: 1 }, 'a new worker answered');
@@ -80,7 +52,7 @@ test('isolated: a request that wrote before its time ran out is committed before
     if (msg === 'module: faulty: every import called') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, TIMEOUT + 50);
   };
   const kit = await loadIsolated(faulty, b, { raidaId: RAIDA, coinId: COIN, requestTimeoutMs: TIMEOUT });
-  assert.equal(toHex(kit.handle(faultyRequest(RAIDA, COIN, 14, 9))), toHex(internal252(9)));
+  assert.equal(toHex(kit.handle(faultyRequest(RAIDA, COIN, 14, 9))), toHex(internal252(RAIDA, 9)));
   assert.equal(new TextDecoder().decode(b.files.get('Keys/faulty.txt')), 'faulty file');
   assert.equal(b.calls.filter((c) => !c.startsWith('log')).at(-1), 'commit');
   assert.equal(kit.stats().timeouts, 1);
@@ -90,11 +62,11 @@ test('isolated: a request that wrote before its time ran out is committed before
 test('isolated: faults load contains are contained the same way, in the worker', guard, async () => {
   const b = spyBackend();
   const kit = await loadIsolated(faulty, b, { raidaId: RAIDA, coinId: COIN, requestTimeoutMs: 5000 });
-  assert.equal(toHex(kit.handle(faultyRequest(RAIDA, COIN, 5, 1))), toHex(internal252(1))); // a panic holding a lock
+  assert.equal(toHex(kit.handle(faultyRequest(RAIDA, COIN, 5, 1))), toHex(internal252(RAIDA, 1))); // a panic holding a lock
   assert.equal(b.held, 0);
   assert.ok(b.calls.some((c) => c.startsWith('log raidakx: instance failed; replacing it: unreachable')), b.calls.join('\n'));
   const next = faultyRequest(RAIDA, COIN, 0, 2);
-  assert.equal(toHex(kit.handle(next)), toHex(echoAnswer(next)));
+  assert.equal(toHex(kit.handle(next)), toHex(echoAnswer(RAIDA, next)));
   assert.deepEqual(kit.stats(), { requests: 2, faults: 1, instances: 2, timeouts: 0, workers: 1, live: 1 });
   kit.close();
 });
