@@ -64,8 +64,11 @@ const (
 // ErrShortHeader is returned when fewer than HeaderSize bytes are decoded.
 var ErrShortHeader = errors.New("abi: header shorter than 32 bytes")
 
-// RequestHeader is the 32-byte request header (RAIDA-FACTS section 2).
-type RequestHeader struct {
+// Route is what every request header holds at the same offsets, the
+// 32-byte header and the 48-byte one of types 4 and 5 alike: bytes 0-7
+// (where the request goes) and byte 16 (how its body is encrypted,
+// which also says which header it has).
+type Route struct {
 	Router         byte
 	Split          byte
 	RaidaID        byte
@@ -74,18 +77,11 @@ type RequestHeader struct {
 	Command        byte
 	CoinID         uint16
 	EncryptionType byte
-	EncryptionDen  int8
-	EncryptionSN   uint32
-	BodyLength     uint16
-	Nonce          [8]byte // bytes 30-31 are the echo bytes
 }
 
-// DecodeRequestHeader reads the first 32 bytes of b.
-func DecodeRequestHeader(b []byte) (RequestHeader, error) {
-	if len(b) < HeaderSize {
-		return RequestHeader{}, ErrShortHeader
-	}
-	h := RequestHeader{
+// decodeRoute reads bytes 0-7 and 16 of a header of at least 17 bytes.
+func decodeRoute(b []byte) Route {
+	return Route{
 		Router:         b[OffRouter],
 		Split:          b[OffSplit],
 		RaidaID:        b[OffRaidaID],
@@ -94,9 +90,36 @@ func DecodeRequestHeader(b []byte) (RequestHeader, error) {
 		Command:        b[OffCommand],
 		CoinID:         binary.BigEndian.Uint16(b[OffCoinID:]),
 		EncryptionType: b[OffEncryptionType],
-		EncryptionDen:  int8(b[OffEncryptionDen]),
-		EncryptionSN:   binary.BigEndian.Uint32(b[OffEncryptionSN:]),
-		BodyLength:     binary.BigEndian.Uint16(b[OffBodyLength:]),
+	}
+}
+
+// encode writes bytes 0-7 and 16 of a header into dst.
+func (r *Route) encode(dst []byte) {
+	dst[OffRouter], dst[OffSplit], dst[OffRaidaID] = r.Router, r.Split, r.RaidaID
+	dst[OffShard], dst[OffGroup], dst[OffCommand] = r.Shard, r.Group, r.Command
+	binary.BigEndian.PutUint16(dst[OffCoinID:], r.CoinID)
+	dst[OffEncryptionType] = r.EncryptionType
+}
+
+// RequestHeader is the 32-byte request header (RAIDA-FACTS section 2).
+type RequestHeader struct {
+	Route
+	EncryptionDen int8
+	EncryptionSN  uint32
+	BodyLength    uint16
+	Nonce         [8]byte // bytes 30-31 are the echo bytes
+}
+
+// DecodeRequestHeader reads the first 32 bytes of b.
+func DecodeRequestHeader(b []byte) (RequestHeader, error) {
+	if len(b) < HeaderSize {
+		return RequestHeader{}, ErrShortHeader
+	}
+	h := RequestHeader{
+		Route:         decodeRoute(b),
+		EncryptionDen: int8(b[OffEncryptionDen]),
+		EncryptionSN:  binary.BigEndian.Uint32(b[OffEncryptionSN:]),
+		BodyLength:    binary.BigEndian.Uint16(b[OffBodyLength:]),
 	}
 	copy(h.Nonce[:], b[OffNonce:OffNonce+8])
 	return h, nil
@@ -106,14 +129,7 @@ func DecodeRequestHeader(b []byte) (RequestHeader, error) {
 func (h *RequestHeader) Encode(dst []byte) {
 	_ = dst[HeaderSize-1]
 	clear(dst[:HeaderSize])
-	dst[OffRouter] = h.Router
-	dst[OffSplit] = h.Split
-	dst[OffRaidaID] = h.RaidaID
-	dst[OffShard] = h.Shard
-	dst[OffGroup] = h.Group
-	dst[OffCommand] = h.Command
-	binary.BigEndian.PutUint16(dst[OffCoinID:], h.CoinID)
-	dst[OffEncryptionType] = h.EncryptionType
+	h.Route.encode(dst)
 	dst[OffEncryptionDen] = byte(h.EncryptionDen)
 	binary.BigEndian.PutUint32(dst[OffEncryptionSN:], h.EncryptionSN)
 	binary.BigEndian.PutUint16(dst[OffBodyLength:], h.BodyLength)

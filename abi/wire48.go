@@ -49,13 +49,11 @@ func Has48ByteHeader(t byte) bool { return t == EncryptionCoin || t == Encryptio
 
 // RequestHeader48 is the 48-byte request header of types 4 and 5.
 type RequestHeader48 struct {
-	Router, Split, RaidaID, Shard, Group, Command byte
-	CoinID                                        uint16
-	EncryptionType                                byte
-	BodyLength                                    uint16
-	Den                                           int8 // coin 1
-	SN                                            uint32
-	Nonce                                         [Nonce48Size]byte
+	Route
+	BodyLength uint16
+	Den        int8 // coin 1
+	SN         uint32
+	Nonce      [Nonce48Size]byte
 }
 
 // DecodeRequestHeader48 reads the first 48 bytes of b.
@@ -64,17 +62,10 @@ func DecodeRequestHeader48(b []byte) (RequestHeader48, error) {
 		return RequestHeader48{}, ErrShortHeader
 	}
 	h := RequestHeader48{
-		Router:         b[OffRouter],
-		Split:          b[OffSplit],
-		RaidaID:        b[OffRaidaID],
-		Shard:          b[OffShard],
-		Group:          b[OffGroup],
-		Command:        b[OffCommand],
-		CoinID:         binary.BigEndian.Uint16(b[OffCoinID:]),
-		EncryptionType: b[OffEncryptionType],
-		BodyLength:     binary.BigEndian.Uint16(b[Off48BodyLength:]),
-		Den:            int8(b[Off48Den]),
-		SN:             binary.BigEndian.Uint32(b[Off48SN:]),
+		Route:      decodeRoute(b),
+		BodyLength: binary.BigEndian.Uint16(b[Off48BodyLength:]),
+		Den:        int8(b[Off48Den]),
+		SN:         binary.BigEndian.Uint32(b[Off48SN:]),
 	}
 	copy(h.Nonce[:], b[Off48Nonce:])
 	return h, nil
@@ -89,10 +80,7 @@ func (h *RequestHeader48) Coin2() (den int8, sn uint32) {
 func (h *RequestHeader48) Encode(dst []byte) {
 	_ = dst[Header48Size-1]
 	clear(dst[:Header48Size])
-	dst[OffRouter], dst[OffSplit], dst[OffRaidaID] = h.Router, h.Split, h.RaidaID
-	dst[OffShard], dst[OffGroup], dst[OffCommand] = h.Shard, h.Group, h.Command
-	binary.BigEndian.PutUint16(dst[OffCoinID:], h.CoinID)
-	dst[OffEncryptionType] = h.EncryptionType
+	h.Route.encode(dst)
 	binary.BigEndian.PutUint16(dst[Off48BodyLength:], h.BodyLength)
 	dst[Off48Den] = byte(h.Den)
 	binary.BigEndian.PutUint32(dst[Off48SN:], h.SN)

@@ -26,7 +26,7 @@ func TestRequestHeader48(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := RequestHeader48{Router: 1, RaidaID: 14, CoinID: 6, EncryptionType: EncryptionCoin, BodyLength: 34, Den: 1, SN: 5,
+	want := RequestHeader48{Route: Route{Router: 1, RaidaID: 14, CoinID: 6, EncryptionType: EncryptionCoin}, BodyLength: 34, Den: 1, SN: 5,
 		Nonce: [24]byte{0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27}}
 	if h != want {
 		t.Fatalf("decoded %+v, want %+v", h, want)

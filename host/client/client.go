@@ -99,8 +99,8 @@ func (r *Request) Encode(n Node) []byte {
 		body = append(body, abi.TrailerByte, abi.TrailerByte)
 	}
 	h := abi.RequestHeader{
-		Router: abi.Router, RaidaID: n.RaidaID, Group: r.Group, Command: r.Command,
-		CoinID: n.CoinID, EncryptionDen: r.Enc.Den, EncryptionSN: r.Enc.SN,
+		Route:         abi.Route{Router: abi.Router, RaidaID: n.RaidaID, Group: r.Group, Command: r.Command, CoinID: n.CoinID},
+		EncryptionDen: r.Enc.Den, EncryptionSN: r.Enc.SN,
 		BodyLength: uint16(len(body)), Nonce: r.Nonce,
 	}
 	if r.Enc.AN != nil {

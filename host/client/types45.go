@@ -160,17 +160,13 @@ func (r *Request) encodeLong(n Node) []byte {
 		body = append(body, tag(k, body)...)
 		body = append(body, abi.TrailerByte, abi.TrailerByte)
 	}
+	h := abi.RequestHeader48{
+		Route: abi.Route{Router: abi.Router, RaidaID: n.RaidaID, Group: r.Group, Command: r.Command,
+			CoinID: n.CoinID, EncryptionType: r.Enc.Type},
+		BodyLength: uint16(len(body)), Den: r.Enc.Den, SN: r.Enc.SN, Nonce: nonce,
+	}
 	p := make([]byte, LongHeaderSize, LongHeaderSize+len(body))
-	p[abi.OffRouter] = abi.Router
-	p[abi.OffRaidaID] = n.RaidaID
-	p[abi.OffGroup] = r.Group
-	p[abi.OffCommand] = r.Command
-	binary.BigEndian.PutUint16(p[abi.OffCoinID:], n.CoinID)
-	p[abi.OffEncryptionType] = r.Enc.Type
-	binary.BigEndian.PutUint16(p[abi.Off48BodyLength:], uint16(len(body)))
-	p[abi.Off48Den] = byte(r.Enc.Den)
-	binary.BigEndian.PutUint32(p[abi.Off48SN:], r.Enc.SN)
-	copy(p[abi.Off48Nonce:], nonce[:])
+	h.Encode(p)
 	return append(p, body...)
 }
 
@@ -189,21 +185,10 @@ func (r *Request) decodeLong(raw []byte) (*Response, error) {
 	if len(raw) < LongHeaderSize {
 		return nil, fmt.Errorf("%w: %d bytes, less than the 48-byte header", ErrShortResponse, len(raw))
 	}
-	resp := &Response{Raw: raw, Long: &LongHeader{
-		Type: raw[abi.Off48RespType],
-		Den:  int8(raw[abi.Off48RespDen]),
-		SN:   binary.BigEndian.Uint32(raw[abi.Off48RespSN:]),
-	}}
-	copy(resp.Long.Random[:], raw[abi.Off48RespRandom:])
-	copy(resp.Long.Echo[:], raw[abi.Off48RespNonceEcho:])
-	resp.Header = abi.ResponseHeader{
-		RaidaID:    raw[abi.OffRespRaidaID],
-		Status:     abi.Status(raw[abi.OffRespStatus]),
-		Group:      raw[abi.OffRespGroup],
-		Echo:       resp.Long.Echo,
-		BodyLength: uint32(raw[9])<<16 | uint32(raw[10])<<8 | uint32(raw[11]),
-		Micros:     binary.BigEndian.Uint32(raw[abi.Off48RespMicros:]),
-	}
+	h, _ := abi.DecodeResponseHeader48(raw) // 48 bytes at least: no error
+	resp := &Response{Raw: raw, Long: &LongHeader{Type: h.EncryptionType, Den: h.Den, SN: h.SN, Random: h.Random, Echo: h.NonceEcho}}
+	resp.Header = abi.ResponseHeader{RaidaID: h.RaidaID, Status: h.Status, Group: h.Group, Echo: h.NonceEcho,
+		BodyLength: h.BodyLength, Micros: h.Micros}
 	bl := int(resp.Header.BodyLength)
 	switch {
 	case bl != 0 && bl < MinLongBody:

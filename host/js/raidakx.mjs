@@ -198,6 +198,16 @@ async function nodeCrypto() {
   };
 }
 
+// admitRequest checks a call of handle against the kit's state (closed,
+// or busy with a request: a backend method called handle) and returns the
+// request cut to REQUEST_CAP. Misuse throws; a request never does.
+export function admitRequest(request, closed, busy) {
+  if (closed) throw new Error('raidakx: handle after close');
+  if (busy) throw new Error('raidakx: handle called while a request runs (from a backend method?)');
+  if (!(request instanceof Uint8Array)) throw new TypeError('raidakx: handle wants a Uint8Array');
+  return request.subarray(0, REQUEST_CAP);
+}
+
 // ---- section 6: the 252 answer ----------------------------------------------
 
 // internalError is the answer of section 6 to req (abi.PutInternalError):
@@ -492,10 +502,7 @@ export async function load(wasm, backend, { raidaId, coinId, requestTimeoutMs = 
     // (abi/ABI.md section 3). It throws only when misused: after close,
     // or called again from inside a backend method.
     handle(request) {
-      if (closed) throw new Error('raidakx: handle after close');
-      if (busy) throw new Error('raidakx: handle called while a request runs (from a backend method?)');
-      if (!(request instanceof Uint8Array)) throw new TypeError('raidakx: handle wants a Uint8Array');
-      const req = request.subarray(0, REQUEST_CAP);
+      const req = admitRequest(request, closed, busy);
       busy = true;
       stats.requests++;
       try {

@@ -37,7 +37,7 @@
 //     noticed at requestTimeoutMs, like a loop.
 
 import { Worker, isMainThread, workerData } from 'node:worker_threads';
-import { load, internalError, REQUEST_CAP } from './raidakx.mjs';
+import { load, internalError, admitRequest, REQUEST_CAP } from './raidakx.mjs';
 
 // CHANNEL_CAP bounds what crosses the channel at once: a request (the
 // largest payload), or a call's arguments or result (4,096-byte files).
@@ -256,10 +256,7 @@ export async function loadIsolated(wasmBytes, backend, { raidaId, coinId, reques
     // handle answers one request as load's does; a request running past
     // requestTimeoutMs is answered 252 (see the header).
     handle(request) {
-      if (closed) throw new Error('raidakx: handle after close');
-      if (busy) throw new Error('raidakx: handle called while a request runs (from a backend method?)');
-      if (!(request instanceof Uint8Array)) throw new TypeError('raidakx: handle wants a Uint8Array');
-      const req = request.subarray(0, REQUEST_CAP);
+      const req = admitRequest(request, closed, busy);
       busy = true;
       stats.requests++;
       try {

@@ -121,7 +121,7 @@ func challenge() []byte {
 // challenge || payload || 3E 3E.
 func packet(group, command byte, payload []byte) []byte {
 	body := append(append(challenge(), payload...), 0x3e, 0x3e)
-	h := abi.RequestHeader{Router: 1, RaidaID: 14, Group: group, Command: command, CoinID: 6,
+	h := abi.RequestHeader{Route: abi.Route{Router: 1, RaidaID: 14, Group: group, Command: command, CoinID: 6},
 		BodyLength: uint16(len(body)), Nonce: [8]byte{1, 2, 3, 4, 5, 6, 0xaa, 0xbb}}
 	p := make([]byte, 32)
 	h.Encode(p)

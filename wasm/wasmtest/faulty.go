@@ -113,7 +113,7 @@ func FaultyAnswer(dst, req []byte, raidaID byte) int {
 // for node cfg (router 1, group 0) whose command byte is behaviour, echo
 // bytes 30-31 echo, and a 16-byte body of 0x10, 0x11, ...
 func FaultyRequest(cfg abi.Config, behaviour byte, echo uint16) []byte {
-	h := abi.RequestHeader{Router: abi.Router, RaidaID: cfg.RaidaID, Command: behaviour, CoinID: cfg.CoinID, BodyLength: 18}
+	h := abi.RequestHeader{Route: abi.Route{Router: abi.Router, RaidaID: cfg.RaidaID, Command: behaviour, CoinID: cfg.CoinID}, BodyLength: 18}
 	h.Nonce[6], h.Nonce[7] = byte(echo>>8), byte(echo)
 	req := make([]byte, abi.HeaderSize+18)
 	h.Encode(req)
